@@ -1,0 +1,1 @@
+//! Label selectors and field selectors, parsed from query strings and matched against objects.

@@ -1,0 +1,1 @@
+//! The embedded backend (not yet written).

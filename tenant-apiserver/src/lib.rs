@@ -1,0 +1,2 @@
+//! Warren's tenant API server.
+#![forbid(unsafe_code)]
