@@ -1,0 +1,989 @@
+//! Resource handlers: get, list, watch, create, update, patch, delete, deletecollection and the
+//! `status`, `binding` and `finalize` subresources, with kube-apiserver's metadata semantics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use warren_apimachinery::error::{ApiError, FieldError};
+use warren_apimachinery::kinds;
+use warren_apimachinery::registry::ResourceInfo;
+use warren_store::{KeyValue, StoreError};
+
+use crate::codec::{self, BodyType, Output};
+use crate::filter::ListFilter;
+use crate::object::{self, decode_stored, encode_for_store};
+use crate::pki::UserInfo;
+use crate::request::ResourcePath;
+use crate::server::{ApiServer, Body, bytes_response, json_response, query_bool};
+
+/// What a handler needs from the request besides its path and body.
+pub struct RequestContext {
+    /// The authenticated user.
+    pub user: UserInfo,
+    /// The `Accept` header.
+    pub accept: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The query parameters.
+    pub query: HashMap<String, String>,
+}
+
+/// How many times a write retries an optimistic-concurrency conflict it caused itself.
+const MAX_RETRIES: usize = 16;
+
+/// Maps a store error met while working on one object.
+pub fn store_error(err: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
+    match err {
+        StoreError::AlreadyExists(_) => ApiError::already_exists(&info.group, &info.plural, name),
+        StoreError::NotFound(_) => ApiError::not_found(&info.group, &info.plural, name),
+        StoreError::Conflict { .. } => ApiError::conflict(&info.group, &info.plural, name),
+        other => plain_store_error(other),
+    }
+}
+
+/// Maps a store error not tied to one object.
+pub fn plain_store_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Compacted { requested, compacted } => ApiError::gone(requested, compacted),
+        StoreError::FutureRevision { requested, current } => {
+            ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"))
+        }
+        StoreError::Unavailable(m) => ApiError::unavailable(format!("storage is unavailable: {m}")),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Whether `dryRun=All` was asked for (any other value is refused as kube-apiserver does).
+fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match query.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dryRun value: {other}: supported values: \"All\""
+        ))),
+    }
+}
+
+fn parse_rv(s: &str) -> Result<i64, ApiError> {
+    s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+        ApiError::bad_request(format!("invalid resource version: {s}"))
+    })
+}
+
+/// The generateName suffix alphabet kube uses (no vowels, no confusable characters).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn random_suffix() -> String {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes.iter().take(5).map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()] as char).collect()
+}
+
+/// Kinds whose objects carry `metadata.generation`.
+fn tracks_generation(info: &ResourceInfo, obj: &Value) -> bool {
+    !matches!(info.kind.as_str(), "Namespace" | "Node" | "PersistentVolume" | "PersistentVolumeClaim" | "Event")
+        && obj.get("spec").is_some()
+}
+
+/// Kinds whose status a create may set (everything else starts with an empty status).
+fn keeps_status_on_create(info: &ResourceInfo) -> bool {
+    matches!(info.kind.as_str(), "Node" | "Namespace")
+}
+
+/// Kinds whose DELETE answers with the object instead of a Status.
+fn returns_deleted_object(info: &ResourceInfo) -> bool {
+    matches!(info.kind.as_str(), "Pod" | "Namespace")
+}
+
+impl ApiServer {
+    /// Serves one resource request.
+    pub async fn serve_resource(
+        self: Arc<Self>,
+        method: Method,
+        rp: ResourcePath,
+        ctx: RequestContext,
+        body: Bytes,
+    ) -> Result<Response<Body>, ApiError> {
+        let info = self.registry.lookup(&rp.group, &rp.version, &rp.resource).ok_or_else(ApiError::no_route)?;
+        if rp.namespace.is_some() && !info.namespaced {
+            return Err(ApiError::no_route());
+        }
+        if let Some(sub) = &rp.subresource {
+            if !info.has_subresource(sub) {
+                return Err(ApiError::no_route());
+            }
+        }
+        let ns = rp.namespace.as_deref();
+        if info.namespaced && rp.name.is_some() && ns.is_none() {
+            return Err(ApiError::no_route());
+        }
+        let output = codec::negotiate(ctx.accept.as_deref())?;
+        let is_watch = rp.legacy_watch || query_bool(&ctx.query, "watch");
+        match (&method, rp.name.as_deref(), rp.subresource.as_deref()) {
+            (&Method::GET, None, None) if is_watch => self.watch(info, ns, None, &ctx, output).await,
+            (&Method::GET, None, None) => self.list(&info, ns, &ctx, output).await,
+            (&Method::GET, Some(name), None) if is_watch => self.watch(info, ns, Some(name), &ctx, output).await,
+            (&Method::GET, Some(name), None | Some("status")) => self.get(&info, ns, name, &ctx, output).await,
+            (&Method::POST, None, None) => self.create(&info, ns, &ctx, &body, output).await,
+            (&Method::POST, Some(name), Some("binding")) => self.bind(&info, ns, name, &ctx, &body).await,
+            (&Method::PUT, Some(name), sub) => {
+                let obj = self.decode_object(&info, &ctx, &body)?;
+                let out = self.update(&info, ns, name, obj, sub, &ctx).await?;
+                Ok(self.respond(&info, StatusCode::OK, &out, output))
+            }
+            (&Method::PATCH, Some(name), sub) => self.patch(&info, ns, name, sub, &ctx, &body, output).await,
+            (&Method::DELETE, Some(name), None) => self.delete(&info, ns, name, &ctx, &body, output).await,
+            (&Method::DELETE, None, None) => self.delete_collection(&info, ns, &ctx, &body, output).await,
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        }
+    }
+
+    /// Renders one object (JSON, YAML or a one-row Table).
+    pub fn respond(&self, info: &ResourceInfo, code: StatusCode, obj: &Value, output: Output) -> Response<Body> {
+        match output {
+            Output::Table => {
+                let table = crate::filter::to_table(info, std::slice::from_ref(obj), &HashMap::new(), json!({
+                    "resourceVersion": object::resource_version(obj).unwrap_or_default(),
+                }));
+                json_response(code, &table)
+            }
+            other => {
+                let (ct, bytes) = codec::encode(obj, other);
+                bytes_response(code, ct, bytes)
+            }
+        }
+    }
+
+    /// Decodes a create/update body and checks its apiVersion and kind against the URL.
+    fn decode_object(&self, info: &ResourceInfo, ctx: &RequestContext, body: &[u8]) -> Result<Value, ApiError> {
+        let ty = codec::body_type(ctx.content_type.as_deref())?;
+        if !matches!(ty, BodyType::Json | BodyType::Yaml) {
+            return Err(ApiError::unsupported_media_type(ctx.content_type.as_deref().unwrap_or("")));
+        }
+        let mut obj = codec::decode_body(body, ty)?;
+        if !obj.is_object() {
+            return Err(ApiError::bad_request(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            ));
+        }
+        let expected_av = info.api_version();
+        match obj.get("apiVersion").and_then(Value::as_str) {
+            None | Some("") => {}
+            Some(av) if av == expected_av => {}
+            Some(av) => {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({av}) does not match the expected API version ({expected_av})"
+                )));
+            }
+        }
+        match obj.get("kind").and_then(Value::as_str) {
+            None | Some("") => {
+                return Err(ApiError::bad_request(format!(
+                    "Object 'Kind' is missing in '{}'",
+                    String::from_utf8_lossy(&body[..body.len().min(256)])
+                )));
+            }
+            Some(k) if k == info.kind => {}
+            Some(k) => {
+                return Err(ApiError::bad_request(format!(
+                    "the kind in the data ({k}) does not match the expected kind ({})",
+                    info.kind
+                )));
+            }
+        }
+        obj["apiVersion"] = json!(expected_av);
+        if object::metadata_mut(&mut obj).is_none() {
+            return Err(ApiError::bad_request("the object's metadata is not an object"));
+        }
+        Ok(obj)
+    }
+
+    /// Checks that the namespace exists and is not terminating (NamespaceLifecycle admission).
+    async fn check_namespace_for_create(&self, info: &ResourceInfo, ns: &str, name: &str) -> Result<(), ApiError> {
+        let ns_key = format!("/registry/core/namespaces/{ns}");
+        let kv = self.store.get(&ns_key).await.map_err(plain_store_error)?;
+        let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
+        let nsobj = decode_stored(&kv.value, kv.mod_revision);
+        if object::is_deleting(&nsobj) {
+            let mut err = ApiError::forbidden(format!(
+                "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                warren_apimachinery::error::qualified_resource(&info.group, &info.plural),
+                name
+            ));
+            err.details = Some(json!({
+                "name": name, "group": info.group, "kind": info.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}],
+            }));
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        ctx: &RequestContext,
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        if let Some(rv) = ctx.query.get("resourceVersion").filter(|s| !s.is_empty() && *s != "0") {
+            let rv = parse_rv(rv)?;
+            let current = self.store.current_revision().await.map_err(plain_store_error)?;
+            if rv > current {
+                return Err(plain_store_error(StoreError::FutureRevision { requested: rv, current }));
+            }
+        }
+        let kv = self.store.get(&info.key(ns, name)).await.map_err(|e| store_error(e, info, name))?;
+        let kv = kv.ok_or_else(|| ApiError::not_found(&info.group, &info.plural, name))?;
+        let obj = decode_stored(&kv.value, kv.mod_revision);
+        Ok(self.respond(info, StatusCode::OK, &obj, output))
+    }
+
+    async fn list(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        ctx: &RequestContext,
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let filter = ListFilter::from_query(info, &ctx.query)?;
+        let limit: usize = match ctx.query.get("limit").filter(|s| !s.is_empty()) {
+            Some(l) => l.parse::<i64>().map(|l| l.max(0) as usize).map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?,
+            None => 0,
+        };
+        let prefix = info.namespace_prefix(ns);
+        let rv_param = ctx.query.get("resourceVersion").filter(|s| !s.is_empty()).cloned();
+        let rv_match = ctx.query.get("resourceVersionMatch").filter(|s| !s.is_empty()).cloned();
+        let (mut start, mut at_revision) = (prefix.clone(), None);
+        if let Some(token) = ctx.query.get("continue").filter(|s| !s.is_empty()) {
+            if rv_param.is_some() && rv_param.as_deref() != Some("0") {
+                return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+            }
+            let (rev, after) = decode_continue(token, &prefix)?;
+            start = after;
+            at_revision = Some(rev);
+        } else {
+            match (rv_param.as_deref(), rv_match.as_deref()) {
+                (None, None) | (Some("0"), None | Some("NotOlderThan")) => {}
+                (None, Some(m)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided (got {m})"
+                    )));
+                }
+                (Some(rv), Some("Exact")) => {
+                    let rv = parse_rv(rv)?;
+                    if rv == 0 {
+                        return Err(ApiError::bad_request("resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+                    }
+                    at_revision = Some(rv);
+                }
+                (Some(rv), None | Some("NotOlderThan")) => {
+                    let rv = parse_rv(rv)?;
+                    let current = self.store.current_revision().await.map_err(plain_store_error)?;
+                    if rv > current {
+                        return Err(plain_store_error(StoreError::FutureRevision { requested: rv, current }));
+                    }
+                }
+                (_, Some(other)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "resourceVersionMatch: Unsupported value: \"{other}\": supported values: \"Exact\", \"NotOlderThan\", \"\""
+                    )));
+                }
+            }
+        }
+        // Fetch pages from the store until `limit` objects matched or the range ends.
+        let mut items: Vec<Value> = Vec::new();
+        let mut next_start: Option<String> = None;
+        let revision;
+        loop {
+            let batch = if limit == 0 { 0 } else { (limit - items.len()).max(64) };
+            let res = self.store.range(&prefix, &start, batch, at_revision).await.map_err(|e| match e {
+                StoreError::Compacted { .. } if ctx.query.contains_key("continue") => ApiError::new(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                ),
+                other => plain_store_error(other),
+            })?;
+            let served_at = res.revision;
+            at_revision = Some(served_at);
+            let mut cut = false;
+            for (idx, kv) in res.kvs.iter().enumerate() {
+                let obj = decode_stored(&kv.value, kv.mod_revision);
+                if filter.matches(&obj)? {
+                    items.push(obj);
+                }
+                if limit > 0 && items.len() >= limit {
+                    // More may follow: resume after this key.
+                    if idx + 1 < res.kvs.len() || res.more {
+                        next_start = Some(format!("{}\u{0}", kv.key));
+                    }
+                    cut = true;
+                    break;
+                }
+            }
+            if cut || !res.more {
+                revision = served_at;
+                break;
+            }
+            start = format!("{}\u{0}", res.kvs.last().map(|k| k.key.as_str()).unwrap_or(""));
+        }
+        let mut metadata = json!({"resourceVersion": revision.to_string()});
+        if let Some(next) = &next_start {
+            metadata["continue"] = json!(encode_continue(revision, next, &prefix));
+        }
+        match output {
+            Output::Table => Ok(json_response(StatusCode::OK, &crate::filter::to_table(info, &items, &ctx.query, metadata))),
+            other => {
+                for item in &mut items {
+                    if let Some(o) = item.as_object_mut() {
+                        o.insert("apiVersion".into(), json!(info.api_version()));
+                        o.insert("kind".into(), json!(info.kind));
+                    }
+                }
+                let list = json!({
+                    "kind": info.list_kind(),
+                    "apiVersion": info.api_version(),
+                    "metadata": metadata,
+                    "items": items,
+                });
+                let (ct, bytes) = codec::encode(&list, other);
+                Ok(bytes_response(StatusCode::OK, ct, bytes))
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        ctx: &RequestContext,
+        body: &[u8],
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let dry = dry_run(&ctx.query)?;
+        let mut obj = self.decode_object(info, ctx, body)?;
+        let meta = object::metadata_mut(&mut obj).expect("checked in decode_object");
+        // Namespace: from the URL; a different one in the body is refused.
+        if info.namespaced {
+            let url_ns = ns.ok_or_else(ApiError::no_route)?;
+            match meta.get("namespace").and_then(Value::as_str) {
+                Some(body_ns) if !body_ns.is_empty() && body_ns != url_ns => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                _ => {
+                    meta.insert("namespace".into(), json!(url_ns));
+                }
+            }
+        } else {
+            meta.remove("namespace");
+        }
+        // Name: given, or generated from generateName.
+        let given = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        if given.is_empty() && !generate.is_empty() {
+            meta.insert("name".into(), json!(format!("{generate}{}", random_suffix())));
+        }
+        // System fields.
+        meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
+        for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+            meta.remove(f);
+        }
+        if info.has_status() && !keeps_status_on_create(info) {
+            if let Some(o) = obj.as_object_mut() {
+                o.remove("status");
+            }
+        }
+        if tracks_generation(info, &obj) {
+            object::metadata_mut(&mut obj).expect("object").insert("generation".into(), json!(1));
+        }
+        kinds::apply_defaults(info, &mut obj);
+        let name = object::name(&obj).to_string();
+        let errors = kinds::validate(info, &obj, None);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(&info.group, &info.kind, &name, &errors));
+        }
+        if let Some(ns) = ns.filter(|_| info.namespaced) {
+            self.check_namespace_for_create(info, ns, &name).await?;
+        }
+        let _alloc_guard;
+        if info.group.is_empty() && info.kind == "Service" {
+            _alloc_guard = self.service_alloc.lock().await;
+            crate::services::allocate(self, &mut obj, None).await?;
+        }
+        if dry {
+            return Ok(self.respond(info, StatusCode::CREATED, &obj, output));
+        }
+        let key = info.key(ns, &name);
+        let kv = self.store.create(&key, encode_for_store(&obj)).await.map_err(|e| store_error(e, info, &name))?;
+        object::set_resource_version(&mut obj, kv.mod_revision);
+        Ok(self.respond(info, StatusCode::CREATED, &obj, output))
+    }
+
+    /// Update (PUT) of the main resource or a subresource. `obj` is the full new object.
+    pub async fn update(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        obj: Value,
+        sub: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<Value, ApiError> {
+        let dry = dry_run(&ctx.query)?;
+        let body_name = object::name(&obj).to_string();
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if let Some(ns) = ns {
+            match object::meta_str(&obj, "namespace") {
+                Some(body_ns) if !body_ns.is_empty() && body_ns != ns => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let precondition = object::resource_version(&obj).map(parse_rv).transpose()?;
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            if let Some(rv) = precondition {
+                if rv != current.mod_revision {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
+            }
+            let old = decode_stored(&current.value, current.mod_revision);
+            let new = merge_for_update(info, &old, obj.clone(), sub)?;
+            match self.write_update(info, ns, name, &current, &old, new, sub, dry).await {
+                Ok(v) => return Ok(v),
+                Err(WriteError::Conflict) if precondition.is_none() => continue,
+                Err(WriteError::Conflict) => return Err(ApiError::conflict(&info.group, &info.plural, name)),
+                Err(WriteError::Api(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+
+    /// Defaults, validates and writes `new` over `current`; deletes the object when the update
+    /// removed the last finalizer of an object being deleted. Skips writes that change nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn write_update(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        current: &KeyValue,
+        old: &Value,
+        mut new: Value,
+        sub: Option<&str>,
+        dry: bool,
+    ) -> Result<Value, WriteError> {
+        kinds::apply_defaults(info, &mut new);
+        let errors = kinds::validate(info, &new, Some(old));
+        if !errors.is_empty() {
+            return Err(WriteError::Api(ApiError::invalid(&info.group, &info.kind, name, &errors)));
+        }
+        if sub.is_none() && tracks_generation(info, &new) {
+            let old_gen = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+            let generation = if object::spec_part(&new) != object::spec_part(old) { old_gen + 1 } else { old_gen };
+            object::metadata_mut(&mut new).expect("object").insert("generation".into(), json!(generation));
+        }
+        if info.group.is_empty() && info.kind == "Service" && sub.is_none() {
+            let _guard = self.service_alloc.lock().await;
+            crate::services::allocate(self, &mut new, Some(old)).await.map_err(WriteError::Api)?;
+        }
+        let key = info.key(ns, name);
+        // An object being deleted goes once its last finalizer is removed.
+        if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !pending_spec_finalizers(info, &new) {
+            let graceful_pod = info.kind == "Pod" && info.group.is_empty() && grace_pending(&new);
+            if !graceful_pod {
+                if dry {
+                    return Ok(new);
+                }
+                return match self.store.delete(&key, current.mod_revision).await {
+                    Ok((rev, _)) => {
+                        object::set_resource_version(&mut new, rev);
+                        Ok(new)
+                    }
+                    Err(StoreError::Conflict { .. }) => Err(WriteError::Conflict),
+                    Err(e) => Err(WriteError::Api(store_error(e, info, name))),
+                };
+            }
+        }
+        let mut new_cmp = new.clone();
+        object::set_resource_version(&mut new_cmp, current.mod_revision);
+        if new_cmp == *old {
+            return Ok(old.clone());
+        }
+        if dry {
+            return Ok(new_cmp);
+        }
+        match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+            Ok(kv) => {
+                object::set_resource_version(&mut new, kv.mod_revision);
+                Ok(new)
+            }
+            Err(StoreError::Conflict { .. }) => Err(WriteError::Conflict),
+            Err(StoreError::NotFound(_)) => Err(WriteError::Api(ApiError::not_found(&info.group, &info.plural, name))),
+            Err(e) => Err(WriteError::Api(store_error(e, info, name))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn patch(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        ctx: &RequestContext,
+        body: &[u8],
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let dry = dry_run(&ctx.query)?;
+        let ty = codec::body_type(ctx.content_type.as_deref())?;
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let old = decode_stored(&current.value, current.mod_revision);
+            let patched = crate::patch::apply(info, &old, body, ty)?;
+            // A resourceVersion inside the patch is a precondition.
+            let precondition = object::resource_version(&patched).map(parse_rv).transpose()?;
+            if let Some(rv) = precondition {
+                if rv != current.mod_revision {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
+            }
+            if object::name(&patched) != name {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({}) does not match the name on the URL ({name})",
+                    object::name(&patched)
+                )));
+            }
+            let new = merge_for_update(info, &old, patched, sub)?;
+            match self.write_update(info, ns, name, &current, &old, new, sub, dry).await {
+                Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
+                Err(WriteError::Conflict) if precondition.is_none() => continue,
+                Err(WriteError::Conflict) => return Err(ApiError::conflict(&info.group, &info.plural, name)),
+                Err(WriteError::Api(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+
+    async fn bind(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        ctx: &RequestContext,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let ty = codec::body_type(ctx.content_type.as_deref())?;
+        let binding = codec::decode_body(body, ty)?;
+        let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+        if node.is_empty() {
+            return Err(ApiError::invalid("", "Binding", name, &[FieldError::required("target.name", "")]));
+        }
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let old = decode_stored(&current.value, current.mod_revision);
+            if object::is_deleting(&old) {
+                return Err(ApiError::conflict_with("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
+            }
+            if let Some(existing) = old.pointer("/spec/nodeName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                return Err(ApiError::conflict_with(
+                    "",
+                    "pods",
+                    name,
+                    &format!("pod {name} is already assigned to node \"{existing}\""),
+                ));
+            }
+            let mut new = old.clone();
+            new["spec"]["nodeName"] = json!(node);
+            let conditions = new["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": object::now_rfc3339()}));
+            new["status"]["conditions"] = json!(conditions);
+            match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+                Ok(_) => {
+                    return Ok(json_response(
+                        StatusCode::CREATED,
+                        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                    ));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(store_error(e, info, name)),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+
+    async fn delete(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        ctx: &RequestContext,
+        body: &[u8],
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let opts = DeleteOptions::parse(&ctx.query, body)?;
+        let (obj, deleted) = self.delete_object(info, ns, name, &opts).await?;
+        if deleted && !returns_deleted_object(info) {
+            let uid = object::meta_str(&obj, "uid").unwrap_or_default();
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                    "details": {"name": name, "group": info.group, "kind": info.plural, "uid": uid},
+                }),
+            ));
+        }
+        Ok(self.respond(info, StatusCode::OK, &obj, output))
+    }
+
+    /// Deletes one object as kube-apiserver does: at once, or only marked (finalizers, graceful
+    /// pod deletion, namespaces). Returns the object and whether it is gone.
+    pub async fn delete_object(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<(Value, bool), ApiError> {
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let old = decode_stored(&current.value, current.mod_revision);
+            if let Some(uid) = &opts.precondition_uid {
+                let actual = object::meta_str(&old, "uid").unwrap_or_default();
+                if uid != actual {
+                    return Err(ApiError::conflict_with(
+                        &info.group,
+                        &info.plural,
+                        name,
+                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                    ));
+                }
+            }
+            if let Some(rv) = &opts.precondition_rv {
+                let actual = current.mod_revision.to_string();
+                if *rv != actual {
+                    return Err(ApiError::conflict_with(
+                        &info.group,
+                        &info.plural,
+                        name,
+                        &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+                    ));
+                }
+            }
+            let mut new = old.clone();
+            let mut mark = false;
+            let is_pod = info.group.is_empty() && info.kind == "Pod";
+            if !object::finalizers(&old).is_empty() || pending_spec_finalizers(info, &old) {
+                mark = true;
+            }
+            if is_pod {
+                let bound = old.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+                let finished = matches!(old.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+                let default_grace = old.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+                let grace = opts.grace_period.unwrap_or(default_grace).max(0);
+                let grace = if !bound || finished { 0 } else { grace };
+                let meta = object::metadata_mut(&mut new).expect("object");
+                if grace > 0 {
+                    let current_grace = meta.get("deletionGracePeriodSeconds").and_then(Value::as_i64);
+                    if current_grace.is_none_or(|g| grace < g) {
+                        meta.insert("deletionTimestamp".into(), json!(object::rfc3339_in(grace)));
+                        meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+                    }
+                    mark = true;
+                } else {
+                    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+                }
+            }
+            if mark {
+                let meta = object::metadata_mut(&mut new).expect("object");
+                if !meta.contains_key("deletionTimestamp") {
+                    meta.insert("deletionTimestamp".into(), json!(object::now_rfc3339()));
+                    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+                }
+                if info.group.is_empty() && info.kind == "Namespace" {
+                    new["status"]["phase"] = json!("Terminating");
+                }
+                if !(!object::finalizers(&new).is_empty() || pending_spec_finalizers(info, &new) || is_pod && grace_pending(&new)) {
+                    // Nothing holds it any more (a pod deleted with grace 0): fall through to delete.
+                } else {
+                    let mut cmp = new.clone();
+                    object::set_resource_version(&mut cmp, current.mod_revision);
+                    if cmp == old {
+                        return Ok((old, false));
+                    }
+                    if opts.dry_run {
+                        return Ok((cmp, false));
+                    }
+                    match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+                        Ok(kv) => {
+                            object::set_resource_version(&mut new, kv.mod_revision);
+                            return Ok((new, false));
+                        }
+                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(store_error(e, info, name)),
+                    }
+                }
+            }
+            if opts.dry_run {
+                return Ok((old, true));
+            }
+            match self.store.delete(&key, current.mod_revision).await {
+                Ok((rev, _)) => {
+                    let mut gone = old;
+                    object::set_resource_version(&mut gone, rev);
+                    if info.group.is_empty() && info.kind == "Service" {
+                        // Cluster IPs and node ports are free again once the object is gone.
+                    }
+                    return Ok((gone, true));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&info.group, &info.plural, name)),
+                Err(e) => return Err(store_error(e, info, name)),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+
+    async fn delete_collection(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        ctx: &RequestContext,
+        body: &[u8],
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let opts = DeleteOptions::parse(&ctx.query, body)?;
+        let filter = ListFilter::from_query(info, &ctx.query)?;
+        let res = self.store.range(&info.namespace_prefix(ns), "", 0, None).await.map_err(plain_store_error)?;
+        let mut deleted = Vec::new();
+        for kv in res.kvs {
+            let obj = decode_stored(&kv.value, kv.mod_revision);
+            if !filter.matches(&obj)? {
+                continue;
+            }
+            let obj_ns = object::meta_str(&obj, "namespace").map(str::to_string);
+            let name = object::name(&obj).to_string();
+            match self.delete_object(info, obj_ns.as_deref(), &name, &opts).await {
+                Ok((o, _)) => deleted.push(o),
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let list = json!({
+            "kind": info.list_kind(),
+            "apiVersion": info.api_version(),
+            "metadata": {"resourceVersion": res.revision.to_string()},
+            "items": deleted,
+        });
+        let (ct, bytes) = codec::encode(&list, if output == Output::Table { Output::Json } else { output });
+        Ok(bytes_response(StatusCode::OK, ct, bytes))
+    }
+}
+
+/// Why a conditional write failed.
+pub(crate) enum WriteError {
+    /// The object changed underneath; retry or report 409.
+    Conflict,
+    /// Anything else.
+    Api(ApiError),
+}
+
+/// Whether a namespace still has `spec.finalizers`.
+fn pending_spec_finalizers(info: &ResourceInfo, obj: &Value) -> bool {
+    info.group.is_empty()
+        && info.kind == "Namespace"
+        && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+}
+
+/// Whether a pod being deleted still waits for its node (grace period above zero).
+fn grace_pending(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) > 0
+}
+
+/// Builds the object to store from the old one and the client's new one, keeping what the
+/// client may not change: system metadata always, the status on a main-resource update of a
+/// kind with a status subresource, everything but the status on a status update.
+pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value, sub: Option<&str>) -> Result<Value, ApiError> {
+    if !new.is_object() {
+        return Err(ApiError::bad_request("the object is not a JSON object"));
+    }
+    match sub {
+        Some("status") => {
+            let mut out = old.clone();
+            out["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+            if out["status"].is_null() {
+                if let Some(o) = out.as_object_mut() {
+                    o.remove("status");
+                }
+            }
+            return Ok(out);
+        }
+        Some("finalize") => {
+            let mut out = old.clone();
+            out["spec"]["finalizers"] = new.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+            return Ok(out);
+        }
+        Some(other) => return Err(ApiError::method_not_allowed(&format!("update of {other}"))),
+        None => {}
+    }
+    new["apiVersion"] = json!(info.api_version());
+    new["kind"] = json!(info.kind);
+    let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
+    let meta = object::metadata_mut(&mut new).ok_or_else(|| ApiError::bad_request("metadata is not an object"))?;
+    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+        match old_meta.get(f) {
+            Some(v) => {
+                meta.insert(f.into(), v.clone());
+            }
+            None => {
+                meta.remove(f);
+            }
+        }
+    }
+    if !meta.contains_key("managedFields") {
+        if let Some(mf) = old_meta.get("managedFields") {
+            meta.insert("managedFields".into(), mf.clone());
+        }
+    }
+    if info.has_status() {
+        match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(o) = new.as_object_mut() {
+                    o.remove("status");
+                }
+            }
+        }
+    }
+    if info.group.is_empty() && info.kind == "Namespace" {
+        // Namespace spec.finalizers change only through /finalize.
+        match old.pointer("/spec/finalizers") {
+            Some(f) => new["spec"]["finalizers"] = f.clone(),
+            None => {}
+        }
+    }
+    Ok(new)
+}
+
+/// Delete options from the query and the body (`DeleteOptions`).
+#[derive(Clone, Debug, Default)]
+pub struct DeleteOptions {
+    /// `gracePeriodSeconds`.
+    pub grace_period: Option<i64>,
+    /// `propagationPolicy`.
+    pub propagation: Option<String>,
+    /// `preconditions.uid`.
+    pub precondition_uid: Option<String>,
+    /// `preconditions.resourceVersion`.
+    pub precondition_rv: Option<String>,
+    /// `dryRun=All`.
+    pub dry_run: bool,
+}
+
+impl DeleteOptions {
+    /// Reads options from the query and an optional JSON/YAML body.
+    pub fn parse(query: &HashMap<String, String>, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+        let mut opts = DeleteOptions { dry_run: dry_run(query)?, ..Default::default() };
+        if let Some(g) = query.get("gracePeriodSeconds").filter(|s| !s.is_empty()) {
+            opts.grace_period = Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {g}")))?);
+        }
+        if let Some(p) = query.get("propagationPolicy").filter(|s| !s.is_empty()) {
+            opts.propagation = Some(p.clone());
+        }
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            let v = codec::decode_body(body, BodyType::Json).or_else(|_| codec::decode_body(body, BodyType::Yaml))?;
+            if let Some(g) = v.get("gracePeriodSeconds").and_then(Value::as_i64) {
+                opts.grace_period = Some(g);
+            }
+            if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
+                opts.propagation = Some(p.to_string());
+            }
+            if let Some(u) = v.pointer("/preconditions/uid").and_then(Value::as_str) {
+                opts.precondition_uid = Some(u.to_string());
+            }
+            if let Some(r) = v.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+                opts.precondition_rv = Some(r.to_string());
+            }
+            if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
+                if d.iter().any(|x| x == "All") {
+                    opts.dry_run = true;
+                }
+            }
+        }
+        if let Some(p) = &opts.propagation {
+            if !matches!(p.as_str(), "Orphan" | "Background" | "Foreground") {
+                return Err(ApiError::invalid("", "DeleteOptions", "", &[FieldError::not_supported(
+                    "propagationPolicy",
+                    p.clone(),
+                    &["Foreground", "Background", "Orphan", "nil"],
+                )]));
+            }
+        }
+        Ok(opts)
+    }
+}
+
+/// A continue token: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"KEY-SUFFIX"}` like kube's.
+pub fn encode_continue(revision: i64, next_key: &str, prefix: &str) -> String {
+    use base64::Engine;
+    let start = next_key.strip_prefix(prefix).unwrap_or(next_key);
+    let token = json!({"v": "meta.k8s.io/v1", "rv": revision, "start": start});
+    base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+/// Decodes a continue token into (revision, first key to read).
+pub fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), ApiError> {
+    use base64::Engine;
+    let invalid = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token))
+        .map_err(|_| invalid("illegal base64 data"))?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| invalid("not a JSON object"))?;
+    if v["v"] != "meta.k8s.io/v1" {
+        return Err(invalid("server does not recognize this encoded key"));
+    }
+    let rv = v["rv"].as_i64().filter(|r| *r > 0).ok_or_else(|| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let start = v["start"].as_str().ok_or_else(|| invalid("missing start"))?;
+    if start.contains("..") || start.starts_with('/') {
+        return Err(invalid("path traversal attempt detected"));
+    }
+    Ok((rv, format!("{prefix}{start}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_round_trip() {
+        let t = encode_continue(42, "/registry/core/pods/a/b\u{0}", "/registry/core/pods/");
+        let (rv, start) = decode_continue(&t, "/registry/core/pods/").unwrap();
+        assert_eq!(rv, 42);
+        assert_eq!(start, "/registry/core/pods/a/b\u{0}");
+        assert_eq!(decode_continue("!!!", "/p/").unwrap_err().code, 400);
+    }
+}
