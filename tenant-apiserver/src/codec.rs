@@ -26,7 +26,10 @@ pub struct MediaRange {
 impl MediaRange {
     /// A parameter's value.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -43,7 +46,10 @@ pub fn media_ranges(header: &str) -> Vec<MediaRange> {
             let params = it
                 .filter_map(|p| {
                     let (k, v) = p.split_once('=')?;
-                    Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()))
+                    Some((
+                        k.trim().to_ascii_lowercase(),
+                        v.trim().trim_matches('"').to_string(),
+                    ))
                 })
                 .collect();
             Some(MediaRange { essence, params })
@@ -53,9 +59,14 @@ pub fn media_ranges(header: &str) -> Vec<MediaRange> {
 
 /// Chooses the response format for a resource request.
 pub fn negotiate(accept: Option<&str>) -> Result<Output, ApiError> {
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Ok(Output::Json) };
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Ok(Output::Json);
+    };
     for range in media_ranges(accept) {
-        let json_like = matches!(range.essence.as_str(), "application/json" | "application/*" | "*/*");
+        let json_like = matches!(
+            range.essence.as_str(),
+            "application/json" | "application/*" | "*/*"
+        );
         match range.param("as") {
             Some("Table") if json_like => {
                 let group_ok = range.param("g").is_none_or(|g| g == "meta.k8s.io");
@@ -99,7 +110,11 @@ pub enum BodyType {
 /// Reads a `Content-Type` header.
 pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
     let ct = content_type.unwrap_or("application/json");
-    let essence = media_ranges(ct).into_iter().next().map(|r| r.essence).unwrap_or_default();
+    let essence = media_ranges(ct)
+        .into_iter()
+        .next()
+        .map(|r| r.essence)
+        .unwrap_or_default();
     match essence.as_str() {
         "application/json" | "" => Ok(BodyType::Json),
         "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(BodyType::Yaml),
@@ -115,13 +130,21 @@ pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
 pub fn decode_body(bytes: &[u8], ty: BodyType) -> Result<Value, ApiError> {
     match ty {
         BodyType::Yaml | BodyType::ApplyPatch => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| ApiError::bad_request("error converting YAML to JSON: invalid UTF-8"))?;
-            serde_saphyr::from_str::<Value>(text)
-                .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: yaml: {}", one_line(&e.to_string()))))
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                ApiError::bad_request("error converting YAML to JSON: invalid UTF-8")
+            })?;
+            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "error converting YAML to JSON: yaml: {}",
+                    one_line(&e.to_string())
+                ))
+            })
         }
         _ => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {}", one_line(&e.to_string())))
+            ApiError::bad_request(format!(
+                "couldn't get version/kind; json parse error: {}",
+                one_line(&e.to_string())
+            ))
         }),
     }
 }
@@ -135,9 +158,15 @@ pub fn encode(value: &Value, output: Output) -> (&'static str, Vec<u8>) {
     match output {
         Output::Yaml => match serde_saphyr::to_string(value) {
             Ok(s) => ("application/yaml", s.into_bytes()),
-            Err(_) => ("application/json", serde_json::to_vec(value).unwrap_or_default()),
+            Err(_) => (
+                "application/json",
+                serde_json::to_vec(value).unwrap_or_default(),
+            ),
         },
-        _ => ("application/json", serde_json::to_vec(value).unwrap_or_default()),
+        _ => (
+            "application/json",
+            serde_json::to_vec(value).unwrap_or_default(),
+        ),
     }
 }
 
@@ -152,14 +181,28 @@ mod tests {
             negotiate(Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")).unwrap(),
             Output::Table
         );
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf, application/json")).unwrap(), Output::Json);
+        assert_eq!(
+            negotiate(Some(
+                "application/vnd.kubernetes.protobuf, application/json"
+            ))
+            .unwrap(),
+            Output::Json
+        );
         assert_eq!(negotiate(Some("application/yaml")).unwrap(), Output::Yaml);
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf")).unwrap_err().code, 406);
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf"))
+                .unwrap_err()
+                .code,
+            406
+        );
     }
 
     #[test]
     fn bodies() {
-        assert_eq!(body_type(Some("application/json; charset=utf-8")).unwrap(), BodyType::Json);
+        assert_eq!(
+            body_type(Some("application/json; charset=utf-8")).unwrap(),
+            BodyType::Json
+        );
         assert_eq!(body_type(Some("text/plain")).unwrap_err().code, 415);
         assert_eq!(decode_body(b"{bad", BodyType::Json).unwrap_err().code, 400);
         let v = decode_body(b"kind: ConfigMap\nmetadata:\n  name: x\n", BodyType::Yaml).unwrap();

@@ -21,15 +21,27 @@ use crate::object::{self, decode_stored, encode_for_store};
 use crate::server::ApiServer;
 
 /// The namespaces every cluster has.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 const NAMESPACE_PREFIX: &str = "/registry/core/namespaces/";
 
 /// Creates an object if its key is free (used for bootstrap objects).
-async fn ensure(api: &ApiServer, info: &ResourceInfo, ns: Option<&str>, mut obj: Value) -> Result<(), ApiError> {
+async fn ensure(
+    api: &ApiServer,
+    info: &ResourceInfo,
+    ns: Option<&str>,
+    mut obj: Value,
+) -> Result<(), ApiError> {
     let name = object::name(&obj).to_string();
     let key = info.key(ns, &name);
-    if api.store.get(&key).await.map_err(plain_store_error)?.is_some() {
+    if api
+        .store
+        .get(&key)
+        .await
+        .map_err(plain_store_error)?
+        .is_some()
+    {
         return Ok(());
     }
     let meta = object::metadata_mut(&mut obj).expect("object");
@@ -48,14 +60,24 @@ async fn ensure(api: &ApiServer, info: &ResourceInfo, ns: Option<&str>, mut obj:
 }
 
 fn lookup(api: &ApiServer, plural: &str) -> ResourceInfo {
-    (*api.registry.lookup("", "v1", plural).expect("core resource is registered")).clone()
+    (*api
+        .registry
+        .lookup("", "v1", plural)
+        .expect("core resource is registered"))
+    .clone()
 }
 
 /// Creates the system namespaces and the `kubernetes` Service with its Endpoints.
 pub async fn bootstrap(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
     let ns_info = lookup(api, "namespaces");
     for ns in SYSTEM_NAMESPACES {
-        ensure(api, &ns_info, None, json!({"metadata": {"name": ns}, "spec": {}})).await?;
+        ensure(
+            api,
+            &ns_info,
+            None,
+            json!({"metadata": {"name": ns}, "spec": {}}),
+        )
+        .await?;
         namespace_defaults(api, ns, ca_pem).await?;
     }
     let svc = lookup(api, "services");
@@ -69,7 +91,12 @@ pub async fn bootstrap(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
         }),
     )
     .await?;
-    let port: u16 = api.url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(6443);
+    let port: u16 = api
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(6443);
     let ep = lookup(api, "endpoints");
     ensure(
         api,
@@ -86,7 +113,13 @@ pub async fn bootstrap(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
 
 /// The `default` ServiceAccount and `kube-root-ca.crt` ConfigMap of a namespace.
 async fn namespace_defaults(api: &ApiServer, ns: &str, ca_pem: &str) -> Result<(), ApiError> {
-    ensure(api, &lookup(api, "serviceaccounts"), Some(ns), json!({"metadata": {"name": "default"}})).await?;
+    ensure(
+        api,
+        &lookup(api, "serviceaccounts"),
+        Some(ns),
+        json!({"metadata": {"name": "default"}}),
+    )
+    .await?;
     ensure(
         api,
         &lookup(api, "configmaps"),
@@ -100,7 +133,11 @@ async fn namespace_defaults(api: &ApiServer, ns: &str, ca_pem: &str) -> Result<(
 }
 
 /// Runs the namespace controller until `cancel`.
-pub async fn run_namespace_controller(api: Arc<ApiServer>, ca_pem: String, cancel: CancellationToken) {
+pub async fn run_namespace_controller(
+    api: Arc<ApiServer>,
+    ca_pem: String,
+    cancel: CancellationToken,
+) {
     let mut events = match api.watch_cache.subscribe_after(api.watch_cache.latest()) {
         Ok(s) => s.live,
         Err(_) => return,
@@ -124,7 +161,11 @@ pub async fn run_namespace_controller(api: Arc<ApiServer>, ca_pem: String, cance
 }
 
 async fn reconcile_namespaces(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
-    let all = api.store.range(NAMESPACE_PREFIX, "", 0, None).await.map_err(plain_store_error)?;
+    let all = api
+        .store
+        .range(NAMESPACE_PREFIX, "", 0, None)
+        .await
+        .map_err(plain_store_error)?;
     for kv in all.kvs {
         let ns = decode_stored(&kv.value, kv.mod_revision);
         let name = object::name(&ns).to_string();
@@ -142,10 +183,18 @@ async fn reconcile_namespaces(api: &ApiServer, ca_pem: &str) -> Result<(), ApiEr
 
 /// Deletes everything in a terminating namespace; once it is empty, clears the `kubernetes`
 /// finalizer so that the namespace itself goes.
-async fn finalize_namespace(api: &ApiServer, ns: &str, ns_kv: &warren_store::KeyValue) -> Result<(), ApiError> {
+async fn finalize_namespace(
+    api: &ApiServer,
+    ns: &str,
+    ns_kv: &warren_store::KeyValue,
+) -> Result<(), ApiError> {
     let mut remaining = 0usize;
     for info in api.registry.all().iter().filter(|r| r.namespaced) {
-        let res = api.store.range(&info.namespace_prefix(Some(ns)), "", 0, None).await.map_err(plain_store_error)?;
+        let res = api
+            .store
+            .range(&info.namespace_prefix(Some(ns)), "", 0, None)
+            .await
+            .map_err(plain_store_error)?;
         for kv in res.kvs {
             remaining += 1;
             let obj = decode_stored(&kv.value, kv.mod_revision);
@@ -153,7 +202,10 @@ async fn finalize_namespace(api: &ApiServer, ns: &str, ns_kv: &warren_store::Key
                 continue;
             }
             let name = object::name(&obj).to_string();
-            match api.delete_object(info, Some(ns), &name, &DeleteOptions::default()).await {
+            match api
+                .delete_object(info, Some(ns), &name, &DeleteOptions::default())
+                .await
+            {
                 Ok((_, true)) => remaining -= 1,
                 Ok((_, false)) => {}
                 Err(e) if e.code == 404 => remaining -= 1,
@@ -171,10 +223,18 @@ async fn finalize_namespace(api: &ApiServer, ns: &str, ns_kv: &warren_store::Key
     let finalizers: Vec<Value> = old
         .pointer("/spec/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter(|f| f.as_str() != Some("kubernetes")).cloned().collect())
+        .map(|a| {
+            a.iter()
+                .filter(|f| f.as_str() != Some("kubernetes"))
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     new["spec"]["finalizers"] = json!(finalizers);
-    match api.write_update(&info, None, ns, ns_kv, &old, new, Some("finalize"), false).await {
+    match api
+        .write_update(&info, None, ns, ns_kv, &old, new, Some("finalize"), false)
+        .await
+    {
         Ok(_) | Err(crate::handlers::WriteError::Conflict) => Ok(()),
         Err(crate::handlers::WriteError::Api(e)) if e.code == 404 => Ok(()),
         Err(crate::handlers::WriteError::Api(e)) => Err(e),

@@ -17,7 +17,10 @@ fn wants_aggregated(accept: Option<&str>) -> bool {
     let Some(accept) = accept else { return false };
     for r in media_ranges(accept) {
         if r.param("as") == Some("APIGroupDiscoveryList") {
-            if r.param("g") == Some("apidiscovery.k8s.io") && r.param("v") == Some("v2") && r.essence == "application/json" {
+            if r.param("g") == Some("apidiscovery.k8s.io")
+                && r.param("v") == Some("v2")
+                && r.essence == "application/json"
+            {
                 return true;
             }
             continue;
@@ -31,17 +34,33 @@ fn wants_aggregated(accept: Option<&str>) -> bool {
 fn subresource_shape(info: &ResourceInfo, sub: &str) -> (Value, Vec<&'static str>) {
     let own = json!({"group": info.group, "version": info.version, "kind": info.kind});
     match sub {
-        "binding" => (json!({"group": "", "version": "v1", "kind": "Binding"}), vec!["create"]),
-        "scale" => (json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}), vec!["get", "patch", "update"]),
+        "binding" => (
+            json!({"group": "", "version": "v1", "kind": "Binding"}),
+            vec!["create"],
+        ),
+        "scale" => (
+            json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}),
+            vec!["get", "patch", "update"],
+        ),
         "finalize" => (own, vec!["update"]),
-        "eviction" => (json!({"group": "policy", "version": "v1", "kind": "Eviction"}), vec!["create"]),
-        "token" => (json!({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}), vec!["create"]),
+        "eviction" => (
+            json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
+            vec!["create"],
+        ),
+        "token" => (
+            json!({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}),
+            vec!["create"],
+        ),
         _ => (own, vec!["get", "patch", "update"]),
     }
 }
 
 fn scope(info: &ResourceInfo) -> &'static str {
-    if info.namespaced { "Namespaced" } else { "Cluster" }
+    if info.namespaced {
+        "Namespaced"
+    } else {
+        "Cluster"
+    }
 }
 
 fn aggregated_resource(info: &ResourceInfo) -> Value {
@@ -90,7 +109,11 @@ fn aggregated(api: &ApiServer, core: bool) -> Response<Body> {
                 json!({"version": v, "resources": rs, "freshness": "Current"})
             })
             .collect();
-        let metadata = if group.is_empty() { json!({"creationTimestamp": null}) } else { json!({"name": group, "creationTimestamp": null}) };
+        let metadata = if group.is_empty() {
+            json!({"creationTimestamp": null})
+        } else {
+            json!({"name": group, "creationTimestamp": null})
+        };
         items.push(json!({"metadata": metadata, "versions": versions}));
     }
     let doc = json!({
@@ -99,7 +122,11 @@ fn aggregated(api: &ApiServer, core: bool) -> Response<Body> {
         "metadata": {},
         "items": items,
     });
-    bytes_response(StatusCode::OK, AGGREGATED_V2, serde_json::to_vec(&doc).unwrap_or_default())
+    bytes_response(
+        StatusCode::OK,
+        AGGREGATED_V2,
+        serde_json::to_vec(&doc).unwrap_or_default(),
+    )
 }
 
 /// `/api`.
@@ -119,7 +146,10 @@ pub fn core_group(api: &ApiServer, accept: Option<&str>) -> Response<Body> {
 }
 
 fn group_doc(group: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
     json!({
         "name": group,
         "versions": vs,
@@ -132,15 +162,26 @@ pub fn groups(api: &ApiServer, accept: Option<&str>) -> Response<Body> {
     if wants_aggregated(accept) {
         return aggregated(api, false);
     }
-    let groups: Vec<Value> =
-        api.registry.group_versions().iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| group_doc(g, vs)).collect();
-    json_response(StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+    let groups: Vec<Value> = api
+        .registry
+        .group_versions()
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+    )
 }
 
 /// `/apis/G`.
 pub fn group(api: &ApiServer, group: &str) -> Result<Response<Body>, ApiError> {
     let gvs = api.registry.group_versions();
-    let (_, versions) = gvs.iter().find(|(g, _)| g == group && !g.is_empty()).ok_or_else(ApiError::no_route)?;
+    let (_, versions) = gvs
+        .iter()
+        .find(|(g, _)| g == group && !g.is_empty())
+        .ok_or_else(ApiError::no_route)?;
     let mut doc = group_doc(group, versions);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
@@ -148,8 +189,17 @@ pub fn group(api: &ApiServer, group: &str) -> Result<Response<Body>, ApiError> {
 }
 
 /// `/api/v1` and `/apis/G/V`.
-pub fn group_version(api: &ApiServer, group: &str, version: &str) -> Result<Response<Body>, ApiError> {
-    let resources: Vec<_> = api.registry.all().into_iter().filter(|r| r.group == group && r.version == version).collect();
+pub fn group_version(
+    api: &ApiServer,
+    group: &str,
+    version: &str,
+) -> Result<Response<Body>, ApiError> {
+    let resources: Vec<_> = api
+        .registry
+        .all()
+        .into_iter()
+        .filter(|r| r.group == group && r.version == version)
+        .collect();
     if resources.is_empty() {
         return Err(ApiError::no_route());
     }
@@ -185,7 +235,11 @@ pub fn group_version(api: &ApiServer, group: &str, version: &str) -> Result<Resp
             list.push(sub);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     Ok(json_response(
         StatusCode::OK,
         &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
@@ -198,8 +252,12 @@ mod tests {
 
     #[test]
     fn aggregated_accept() {
-        assert!(wants_aggregated(Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")));
+        assert!(wants_aggregated(Some(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+        )));
         assert!(!wants_aggregated(Some("application/json")));
-        assert!(!wants_aggregated(Some("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")));
+        assert!(!wants_aggregated(Some(
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+        )));
     }
 }

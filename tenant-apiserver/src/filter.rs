@@ -21,7 +21,10 @@ pub struct ListFilter {
 
 impl ListFilter {
     /// Reads `labelSelector` and `fieldSelector`; unsupported fields are a 400 like kube's.
-    pub fn from_query(info: &ResourceInfo, query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
+    pub fn from_query(
+        info: &ResourceInfo,
+        query: &HashMap<String, String>,
+    ) -> Result<ListFilter, ApiError> {
         let labels = match query.get("labelSelector").filter(|s| !s.trim().is_empty()) {
             Some(s) => Some(LabelSelector::parse(s)?),
             None => None,
@@ -32,14 +35,20 @@ impl ListFilter {
                 let probe = serde_json::json!({"metadata": {}});
                 for f in sel.fields() {
                     if kinds::field_value(info, &probe, f).is_none() {
-                        return Err(ApiError::bad_request(format!("field label not supported: {f}")));
+                        return Err(ApiError::bad_request(format!(
+                            "field label not supported: {f}"
+                        )));
                     }
                 }
                 Some(sel)
             }
             None => None,
         };
-        Ok(ListFilter { info: info.clone(), labels, fields })
+        Ok(ListFilter {
+            info: info.clone(),
+            labels,
+            fields,
+        })
     }
 
     /// Whether the filter selects everything.
@@ -49,10 +58,10 @@ impl ListFilter {
 
     /// Whether `obj` passes both selectors.
     pub fn matches(&self, obj: &Value) -> Result<bool, ApiError> {
-        if let Some(l) = &self.labels {
-            if !l.matches(&object::labels(obj)) {
-                return Ok(false);
-            }
+        if let Some(l) = &self.labels
+            && !l.matches(&object::labels(obj))
+        {
+            return Ok(false);
         }
         if let Some(f) = &self.fields {
             let info = &self.info;
@@ -63,7 +72,12 @@ impl ListFilter {
 }
 
 /// Renders objects as a `meta.k8s.io/v1 Table`, honouring `includeObject`.
-pub fn to_table(info: &ResourceInfo, objects: &[Value], query: &HashMap<String, String>, list_meta: Value) -> Value {
+pub fn to_table(
+    info: &ResourceInfo,
+    objects: &[Value],
+    query: &HashMap<String, String>,
+    list_meta: Value,
+) -> Value {
     let include = match query.get("includeObject").map(String::as_str) {
         Some("None") => IncludeObject::None,
         Some("Object") => IncludeObject::Object,

@@ -21,12 +21,20 @@ pub fn decode_request(data: &[u8]) {
     let _ = codec::negotiate(Some(&head));
     let _ = codec::body_type(Some(&head));
     let registry = Registry::new();
-    let pods = registry.lookup("", "v1", "pods").expect("pods are registered");
+    let pods = registry
+        .lookup("", "v1", "pods")
+        .expect("pods are registered");
     let _ = crate::filter::ListFilter::from_query(&pods, &query);
     let _ = crate::handlers::decode_continue(&head, "/registry/core/pods/");
     let _ = crate::handlers::DeleteOptions::parse(&query, body);
     let old = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
-    for ty in [BodyType::Json, BodyType::Yaml, BodyType::MergePatch, BodyType::JsonPatch, BodyType::StrategicMergePatch] {
+    for ty in [
+        BodyType::Json,
+        BodyType::Yaml,
+        BodyType::MergePatch,
+        BodyType::JsonPatch,
+        BodyType::StrategicMergePatch,
+    ] {
         if let Ok(v) = codec::decode_body(body, ty) {
             let _ = warren_apimachinery::kinds::validate(&pods, &v, None);
             let mut d = v.clone();

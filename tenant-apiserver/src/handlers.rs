@@ -47,10 +47,13 @@ pub fn store_error(err: StoreError, info: &ResourceInfo, name: &str) -> ApiError
 /// Maps a store error not tied to one object.
 pub fn plain_store_error(err: StoreError) -> ApiError {
     match err {
-        StoreError::Compacted { requested, compacted } => ApiError::gone(requested, compacted),
-        StoreError::FutureRevision { requested, current } => {
-            ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"))
-        }
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::gone(requested, compacted),
+        StoreError::FutureRevision { requested, current } => ApiError::timeout(format!(
+            "Too large resource version: {requested}, current: {current}"
+        )),
         StoreError::Unavailable(m) => ApiError::unavailable(format!("storage is unavailable: {m}")),
         other => ApiError::internal(other.to_string()),
     }
@@ -68,9 +71,10 @@ fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
 }
 
 fn parse_rv(s: &str) -> Result<i64, ApiError> {
-    s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-        ApiError::bad_request(format!("invalid resource version: {s}"))
-    })
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| ApiError::bad_request(format!("invalid resource version: {s}")))
 }
 
 /// The generateName suffix alphabet kube uses (no vowels, no confusable characters).
@@ -78,13 +82,19 @@ const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn random_suffix() -> String {
     let bytes = uuid::Uuid::new_v4().into_bytes();
-    bytes.iter().take(5).map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()] as char).collect()
+    bytes
+        .iter()
+        .take(5)
+        .map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()] as char)
+        .collect()
 }
 
 /// Kinds whose objects carry `metadata.generation`.
 fn tracks_generation(info: &ResourceInfo, obj: &Value) -> bool {
-    !matches!(info.kind.as_str(), "Namespace" | "Node" | "PersistentVolume" | "PersistentVolumeClaim" | "Event")
-        && obj.get("spec").is_some()
+    !matches!(
+        info.kind.as_str(),
+        "Namespace" | "Node" | "PersistentVolume" | "PersistentVolumeClaim" | "Event"
+    ) && obj.get("spec").is_some()
 }
 
 /// Kinds whose status a create may set (everything else starts with an empty status).
@@ -106,14 +116,17 @@ impl ApiServer {
         ctx: RequestContext,
         body: Bytes,
     ) -> Result<Response<Body>, ApiError> {
-        let info = self.registry.lookup(&rp.group, &rp.version, &rp.resource).ok_or_else(ApiError::no_route)?;
+        let info = self
+            .registry
+            .lookup(&rp.group, &rp.version, &rp.resource)
+            .ok_or_else(ApiError::no_route)?;
         if rp.namespace.is_some() && !info.namespaced {
             return Err(ApiError::no_route());
         }
-        if let Some(sub) = &rp.subresource {
-            if !info.has_subresource(sub) {
-                return Err(ApiError::no_route());
-            }
+        if let Some(sub) = &rp.subresource
+            && !info.has_subresource(sub)
+        {
+            return Err(ApiError::no_route());
         }
         let ns = rp.namespace.as_deref();
         if info.namespaced && rp.name.is_some() && ns.is_none() {
@@ -122,31 +135,56 @@ impl ApiServer {
         let output = codec::negotiate(ctx.accept.as_deref())?;
         let is_watch = rp.legacy_watch || query_bool(&ctx.query, "watch");
         match (&method, rp.name.as_deref(), rp.subresource.as_deref()) {
-            (&Method::GET, None, None) if is_watch => self.watch(info, ns, None, &ctx, output).await,
+            (&Method::GET, None, None) if is_watch => {
+                self.watch(info, ns, None, &ctx, output).await
+            }
             (&Method::GET, None, None) => self.list(&info, ns, &ctx, output).await,
-            (&Method::GET, Some(name), None) if is_watch => self.watch(info, ns, Some(name), &ctx, output).await,
-            (&Method::GET, Some(name), None | Some("status")) => self.get(&info, ns, name, &ctx, output).await,
+            (&Method::GET, Some(name), None) if is_watch => {
+                self.watch(info, ns, Some(name), &ctx, output).await
+            }
+            (&Method::GET, Some(name), None | Some("status")) => {
+                self.get(&info, ns, name, &ctx, output).await
+            }
             (&Method::POST, None, None) => self.create(&info, ns, &ctx, &body, output).await,
-            (&Method::POST, Some(name), Some("binding")) => self.bind(&info, ns, name, &ctx, &body).await,
+            (&Method::POST, Some(name), Some("binding")) => {
+                self.bind(&info, ns, name, &ctx, &body).await
+            }
             (&Method::PUT, Some(name), sub) => {
                 let obj = self.decode_object(&info, &ctx, &body)?;
                 let out = self.update(&info, ns, name, obj, sub, &ctx).await?;
                 Ok(self.respond(&info, StatusCode::OK, &out, output))
             }
-            (&Method::PATCH, Some(name), sub) => self.patch(&info, ns, name, sub, &ctx, &body, output).await,
-            (&Method::DELETE, Some(name), None) => self.delete(&info, ns, name, &ctx, &body, output).await,
-            (&Method::DELETE, None, None) => self.delete_collection(&info, ns, &ctx, &body, output).await,
+            (&Method::PATCH, Some(name), sub) => {
+                self.patch(&info, ns, name, sub, &ctx, &body, output).await
+            }
+            (&Method::DELETE, Some(name), None) => {
+                self.delete(&info, ns, name, &ctx, &body, output).await
+            }
+            (&Method::DELETE, None, None) => {
+                self.delete_collection(&info, ns, &ctx, &body, output).await
+            }
             _ => Err(ApiError::method_not_allowed(method.as_str())),
         }
     }
 
     /// Renders one object (JSON, YAML or a one-row Table).
-    pub fn respond(&self, info: &ResourceInfo, code: StatusCode, obj: &Value, output: Output) -> Response<Body> {
+    pub fn respond(
+        &self,
+        info: &ResourceInfo,
+        code: StatusCode,
+        obj: &Value,
+        output: Output,
+    ) -> Response<Body> {
         match output {
             Output::Table => {
-                let table = crate::filter::to_table(info, std::slice::from_ref(obj), &HashMap::new(), json!({
-                    "resourceVersion": object::resource_version(obj).unwrap_or_default(),
-                }));
+                let table = crate::filter::to_table(
+                    info,
+                    std::slice::from_ref(obj),
+                    &HashMap::new(),
+                    json!({
+                        "resourceVersion": object::resource_version(obj).unwrap_or_default(),
+                    }),
+                );
                 json_response(code, &table)
             }
             other => {
@@ -157,10 +195,17 @@ impl ApiServer {
     }
 
     /// Decodes a create/update body and checks its apiVersion and kind against the URL.
-    fn decode_object(&self, info: &ResourceInfo, ctx: &RequestContext, body: &[u8]) -> Result<Value, ApiError> {
+    fn decode_object(
+        &self,
+        info: &ResourceInfo,
+        ctx: &RequestContext,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let ty = codec::body_type(ctx.content_type.as_deref())?;
         if !matches!(ty, BodyType::Json | BodyType::Yaml) {
-            return Err(ApiError::unsupported_media_type(ctx.content_type.as_deref().unwrap_or("")));
+            return Err(ApiError::unsupported_media_type(
+                ctx.content_type.as_deref().unwrap_or(""),
+            ));
         }
         let mut obj = codec::decode_body(body, ty)?;
         if !obj.is_object() {
@@ -195,16 +240,25 @@ impl ApiServer {
         }
         obj["apiVersion"] = json!(expected_av);
         if object::metadata_mut(&mut obj).is_none() {
-            return Err(ApiError::bad_request("the object's metadata is not an object"));
+            return Err(ApiError::bad_request(
+                "the object's metadata is not an object",
+            ));
         }
         Ok(obj)
     }
 
     /// Checks that the namespace exists and is not terminating (NamespaceLifecycle admission).
-    async fn check_namespace_for_create(&self, info: &ResourceInfo, ns: &str, name: &str) -> Result<(), ApiError> {
+    async fn check_namespace_for_create(
+        &self,
+        info: &ResourceInfo,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         let ns_key = format!("/registry/core/namespaces/{ns}");
         let kv = self.store.get(&ns_key).await.map_err(plain_store_error)?;
-        let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
+        let Some(kv) = kv else {
+            return Err(ApiError::not_found("", "namespaces", ns));
+        };
         let nsobj = decode_stored(&kv.value, kv.mod_revision);
         if object::is_deleting(&nsobj) {
             let mut err = ApiError::forbidden(format!(
@@ -229,14 +283,29 @@ impl ApiServer {
         ctx: &RequestContext,
         output: Output,
     ) -> Result<Response<Body>, ApiError> {
-        if let Some(rv) = ctx.query.get("resourceVersion").filter(|s| !s.is_empty() && *s != "0") {
+        if let Some(rv) = ctx
+            .query
+            .get("resourceVersion")
+            .filter(|s| !s.is_empty() && *s != "0")
+        {
             let rv = parse_rv(rv)?;
-            let current = self.store.current_revision().await.map_err(plain_store_error)?;
+            let current = self
+                .store
+                .current_revision()
+                .await
+                .map_err(plain_store_error)?;
             if rv > current {
-                return Err(plain_store_error(StoreError::FutureRevision { requested: rv, current }));
+                return Err(plain_store_error(StoreError::FutureRevision {
+                    requested: rv,
+                    current,
+                }));
             }
         }
-        let kv = self.store.get(&info.key(ns, name)).await.map_err(|e| store_error(e, info, name))?;
+        let kv = self
+            .store
+            .get(&info.key(ns, name))
+            .await
+            .map_err(|e| store_error(e, info, name))?;
         let kv = kv.ok_or_else(|| ApiError::not_found(&info.group, &info.plural, name))?;
         let obj = decode_stored(&kv.value, kv.mod_revision);
         Ok(self.respond(info, StatusCode::OK, &obj, output))
@@ -251,16 +320,29 @@ impl ApiServer {
     ) -> Result<Response<Body>, ApiError> {
         let filter = ListFilter::from_query(info, &ctx.query)?;
         let limit: usize = match ctx.query.get("limit").filter(|s| !s.is_empty()) {
-            Some(l) => l.parse::<i64>().map(|l| l.max(0) as usize).map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?,
+            Some(l) => l
+                .parse::<i64>()
+                .map(|l| l.max(0) as usize)
+                .map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?,
             None => 0,
         };
         let prefix = info.namespace_prefix(ns);
-        let rv_param = ctx.query.get("resourceVersion").filter(|s| !s.is_empty()).cloned();
-        let rv_match = ctx.query.get("resourceVersionMatch").filter(|s| !s.is_empty()).cloned();
+        let rv_param = ctx
+            .query
+            .get("resourceVersion")
+            .filter(|s| !s.is_empty())
+            .cloned();
+        let rv_match = ctx
+            .query
+            .get("resourceVersionMatch")
+            .filter(|s| !s.is_empty())
+            .cloned();
         let (mut start, mut at_revision) = (prefix.clone(), None);
         if let Some(token) = ctx.query.get("continue").filter(|s| !s.is_empty()) {
             if rv_param.is_some() && rv_param.as_deref() != Some("0") {
-                return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
             }
             let (rev, after) = decode_continue(token, &prefix)?;
             start = after;
@@ -276,15 +358,24 @@ impl ApiServer {
                 (Some(rv), Some("Exact")) => {
                     let rv = parse_rv(rv)?;
                     if rv == 0 {
-                        return Err(ApiError::bad_request("resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+                        return Err(ApiError::bad_request(
+                            "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                        ));
                     }
                     at_revision = Some(rv);
                 }
                 (Some(rv), None | Some("NotOlderThan")) => {
                     let rv = parse_rv(rv)?;
-                    let current = self.store.current_revision().await.map_err(plain_store_error)?;
+                    let current = self
+                        .store
+                        .current_revision()
+                        .await
+                        .map_err(plain_store_error)?;
                     if rv > current {
-                        return Err(plain_store_error(StoreError::FutureRevision { requested: rv, current }));
+                        return Err(plain_store_error(StoreError::FutureRevision {
+                            requested: rv,
+                            current,
+                        }));
                     }
                 }
                 (_, Some(other)) => {
@@ -299,7 +390,11 @@ impl ApiServer {
         let mut next_start: Option<String> = None;
         let revision;
         loop {
-            let batch = if limit == 0 { 0 } else { (limit - items.len()).max(64) };
+            let batch = if limit == 0 {
+                0
+            } else {
+                (limit - items.len()).max(64)
+            };
             let res = self.store.range(&prefix, &start, batch, at_revision).await.map_err(|e| match e {
                 StoreError::Compacted { .. } if ctx.query.contains_key("continue") => ApiError::new(
                     410,
@@ -329,14 +424,20 @@ impl ApiServer {
                 revision = served_at;
                 break;
             }
-            start = format!("{}\u{0}", res.kvs.last().map(|k| k.key.as_str()).unwrap_or(""));
+            start = format!(
+                "{}\u{0}",
+                res.kvs.last().map(|k| k.key.as_str()).unwrap_or("")
+            );
         }
         let mut metadata = json!({"resourceVersion": revision.to_string()});
         if let Some(next) = &next_start {
             metadata["continue"] = json!(encode_continue(revision, next, &prefix));
         }
         match output {
-            Output::Table => Ok(json_response(StatusCode::OK, &crate::filter::to_table(info, &items, &ctx.query, metadata))),
+            Output::Table => Ok(json_response(
+                StatusCode::OK,
+                &crate::filter::to_table(info, &items, &ctx.query, metadata),
+            )),
             other => {
                 for item in &mut items {
                     if let Some(o) = item.as_object_mut() {
@@ -384,24 +485,43 @@ impl ApiServer {
             meta.remove("namespace");
         }
         // Name: given, or generated from generateName.
-        let given = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        let given = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if given.is_empty() && !generate.is_empty() {
-            meta.insert("name".into(), json!(format!("{generate}{}", random_suffix())));
+            meta.insert(
+                "name".into(),
+                json!(format!("{generate}{}", random_suffix())),
+            );
         }
         // System fields.
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
-        for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        for f in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
             meta.remove(f);
         }
-        if info.has_status() && !keeps_status_on_create(info) {
-            if let Some(o) = obj.as_object_mut() {
-                o.remove("status");
-            }
+        if info.has_status()
+            && !keeps_status_on_create(info)
+            && let Some(o) = obj.as_object_mut()
+        {
+            o.remove("status");
         }
         if tracks_generation(info, &obj) {
-            object::metadata_mut(&mut obj).expect("object").insert("generation".into(), json!(1));
+            object::metadata_mut(&mut obj)
+                .expect("object")
+                .insert("generation".into(), json!(1));
         }
         kinds::apply_defaults(info, &mut obj);
         let name = object::name(&obj).to_string();
@@ -421,7 +541,11 @@ impl ApiServer {
             return Ok(self.respond(info, StatusCode::CREATED, &obj, output));
         }
         let key = info.key(ns, &name);
-        let kv = self.store.create(&key, encode_for_store(&obj)).await.map_err(|e| store_error(e, info, &name))?;
+        let kv = self
+            .store
+            .create(&key, encode_for_store(&obj))
+            .await
+            .map_err(|e| store_error(e, info, &name))?;
         object::set_resource_version(&mut obj, kv.mod_revision);
         Ok(self.respond(info, StatusCode::CREATED, &obj, output))
     }
@@ -456,19 +580,30 @@ impl ApiServer {
         let precondition = object::resource_version(&obj).map(parse_rv).transpose()?;
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
-            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
-            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
-            if let Some(rv) = precondition {
-                if rv != current.mod_revision {
-                    return Err(ApiError::conflict(&info.group, &info.plural, name));
-                }
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(&info.group, &info.plural, name));
+            };
+            if let Some(rv) = precondition
+                && rv != current.mod_revision
+            {
+                return Err(ApiError::conflict(&info.group, &info.plural, name));
             }
             let old = decode_stored(&current.value, current.mod_revision);
             let new = merge_for_update(info, &old, obj.clone(), sub)?;
-            match self.write_update(info, ns, name, &current, &old, new, sub, dry).await {
+            match self
+                .write_update(info, ns, name, &current, &old, new, sub, dry)
+                .await
+            {
                 Ok(v) => return Ok(v),
                 Err(WriteError::Conflict) if precondition.is_none() => continue,
-                Err(WriteError::Conflict) => return Err(ApiError::conflict(&info.group, &info.plural, name)),
+                Err(WriteError::Conflict) => {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
                 Err(WriteError::Api(e)) => return Err(e),
             }
         }
@@ -492,20 +627,39 @@ impl ApiServer {
         kinds::apply_defaults(info, &mut new);
         let errors = kinds::validate(info, &new, Some(old));
         if !errors.is_empty() {
-            return Err(WriteError::Api(ApiError::invalid(&info.group, &info.kind, name, &errors)));
+            return Err(WriteError::Api(ApiError::invalid(
+                &info.group,
+                &info.kind,
+                name,
+                &errors,
+            )));
         }
         if sub.is_none() && tracks_generation(info, &new) {
-            let old_gen = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-            let generation = if object::spec_part(&new) != object::spec_part(old) { old_gen + 1 } else { old_gen };
-            object::metadata_mut(&mut new).expect("object").insert("generation".into(), json!(generation));
+            let old_gen = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let generation = if object::spec_part(&new) != object::spec_part(old) {
+                old_gen + 1
+            } else {
+                old_gen
+            };
+            object::metadata_mut(&mut new)
+                .expect("object")
+                .insert("generation".into(), json!(generation));
         }
         if info.group.is_empty() && info.kind == "Service" && sub.is_none() {
             let _guard = self.service_alloc.lock().await;
-            crate::services::allocate(self, &mut new, Some(old)).await.map_err(WriteError::Api)?;
+            crate::services::allocate(self, &mut new, Some(old))
+                .await
+                .map_err(WriteError::Api)?;
         }
         let key = info.key(ns, name);
         // An object being deleted goes once its last finalizer is removed.
-        if object::is_deleting(&new) && object::finalizers(&new).is_empty() && !pending_spec_finalizers(info, &new) {
+        if object::is_deleting(&new)
+            && object::finalizers(&new).is_empty()
+            && !pending_spec_finalizers(info, &new)
+        {
             let graceful_pod = info.kind == "Pod" && info.group.is_empty() && grace_pending(&new);
             if !graceful_pod {
                 if dry {
@@ -529,13 +683,21 @@ impl ApiServer {
         if dry {
             return Ok(new_cmp);
         }
-        match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+        match self
+            .store
+            .update(&key, encode_for_store(&new), current.mod_revision)
+            .await
+        {
             Ok(kv) => {
                 object::set_resource_version(&mut new, kv.mod_revision);
                 Ok(new)
             }
             Err(StoreError::Conflict { .. }) => Err(WriteError::Conflict),
-            Err(StoreError::NotFound(_)) => Err(WriteError::Api(ApiError::not_found(&info.group, &info.plural, name))),
+            Err(StoreError::NotFound(_)) => Err(WriteError::Api(ApiError::not_found(
+                &info.group,
+                &info.plural,
+                name,
+            ))),
             Err(e) => Err(WriteError::Api(store_error(e, info, name))),
         }
     }
@@ -555,16 +717,24 @@ impl ApiServer {
         let ty = codec::body_type(ctx.content_type.as_deref())?;
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
-            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
-            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(&info.group, &info.plural, name));
+            };
             let old = decode_stored(&current.value, current.mod_revision);
             let patched = crate::patch::apply(info, &old, body, ty)?;
             // A resourceVersion inside the patch is a precondition.
-            let precondition = object::resource_version(&patched).map(parse_rv).transpose()?;
-            if let Some(rv) = precondition {
-                if rv != current.mod_revision {
-                    return Err(ApiError::conflict(&info.group, &info.plural, name));
-                }
+            let precondition = object::resource_version(&patched)
+                .map(parse_rv)
+                .transpose()?;
+            if let Some(rv) = precondition
+                && rv != current.mod_revision
+            {
+                return Err(ApiError::conflict(&info.group, &info.plural, name));
             }
             if object::name(&patched) != name {
                 return Err(ApiError::bad_request(format!(
@@ -573,10 +743,15 @@ impl ApiServer {
                 )));
             }
             let new = merge_for_update(info, &old, patched, sub)?;
-            match self.write_update(info, ns, name, &current, &old, new, sub, dry).await {
+            match self
+                .write_update(info, ns, name, &current, &old, new, sub, dry)
+                .await
+            {
                 Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
                 Err(WriteError::Conflict) if precondition.is_none() => continue,
-                Err(WriteError::Conflict) => return Err(ApiError::conflict(&info.group, &info.plural, name)),
+                Err(WriteError::Conflict) => {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
                 Err(WriteError::Api(e)) => return Err(e),
             }
         }
@@ -593,19 +768,42 @@ impl ApiServer {
     ) -> Result<Response<Body>, ApiError> {
         let ty = codec::body_type(ctx.content_type.as_deref())?;
         let binding = codec::decode_body(body, ty)?;
-        let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+        let node = binding
+            .pointer("/target/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if node.is_empty() {
-            return Err(ApiError::invalid("", "Binding", name, &[FieldError::required("target.name", "")]));
+            return Err(ApiError::invalid(
+                "",
+                "Binding",
+                name,
+                &[FieldError::required("target.name", "")],
+            ));
         }
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
-            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
-            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(&info.group, &info.plural, name));
+            };
             let old = decode_stored(&current.value, current.mod_revision);
             if object::is_deleting(&old) {
-                return Err(ApiError::conflict_with("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
+                return Err(ApiError::conflict_with(
+                    "",
+                    "pods",
+                    name,
+                    "pod is being deleted, cannot be assigned to a host",
+                ));
             }
-            if let Some(existing) = old.pointer("/spec/nodeName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(existing) = old
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 return Err(ApiError::conflict_with(
                     "",
                     "pods",
@@ -615,11 +813,21 @@ impl ApiServer {
             }
             let mut new = old.clone();
             new["spec"]["nodeName"] = json!(node);
-            let conditions = new["status"]["conditions"].as_array().cloned().unwrap_or_default();
-            let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            let conditions = new["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conditions: Vec<Value> = conditions
+                .into_iter()
+                .filter(|c| c["type"] != "PodScheduled")
+                .collect();
             conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": object::now_rfc3339()}));
             new["status"]["conditions"] = json!(conditions);
-            match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+            match self
+                .store
+                .update(&key, encode_for_store(&new), current.mod_revision)
+                .await
+            {
                 Ok(_) => {
                     return Ok(json_response(
                         StatusCode::CREATED,
@@ -668,8 +876,14 @@ impl ApiServer {
     ) -> Result<(Value, bool), ApiError> {
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
-            let current = self.store.get(&key).await.map_err(|e| store_error(e, info, name))?;
-            let Some(current) = current else { return Err(ApiError::not_found(&info.group, &info.plural, name)) };
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(&info.group, &info.plural, name));
+            };
             let old = decode_stored(&current.value, current.mod_revision);
             if let Some(uid) = &opts.precondition_uid {
                 let actual = object::meta_str(&old, "uid").unwrap_or_default();
@@ -678,7 +892,9 @@ impl ApiServer {
                         &info.group,
                         &info.plural,
                         name,
-                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                        &format!(
+                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                        ),
                     ));
                 }
             }
@@ -689,7 +905,9 @@ impl ApiServer {
                         &info.group,
                         &info.plural,
                         name,
-                        &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+                        &format!(
+                            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
+                        ),
                     ));
                 }
             }
@@ -700,14 +918,25 @@ impl ApiServer {
                 mark = true;
             }
             if is_pod {
-                let bound = old.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-                let finished = matches!(old.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
-                let default_grace = old.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+                let bound = old
+                    .pointer("/spec/nodeName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !n.is_empty());
+                let finished = matches!(
+                    old.pointer("/status/phase").and_then(Value::as_str),
+                    Some("Succeeded" | "Failed")
+                );
+                let default_grace = old
+                    .pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(30);
                 let grace = opts.grace_period.unwrap_or(default_grace).max(0);
                 let grace = if !bound || finished { 0 } else { grace };
                 let meta = object::metadata_mut(&mut new).expect("object");
                 if grace > 0 {
-                    let current_grace = meta.get("deletionGracePeriodSeconds").and_then(Value::as_i64);
+                    let current_grace = meta
+                        .get("deletionGracePeriodSeconds")
+                        .and_then(Value::as_i64);
                     if current_grace.is_none_or(|g| grace < g) {
                         meta.insert("deletionTimestamp".into(), json!(object::rfc3339_in(grace)));
                         meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
@@ -726,7 +955,10 @@ impl ApiServer {
                 if info.group.is_empty() && info.kind == "Namespace" {
                     new["status"]["phase"] = json!("Terminating");
                 }
-                if !(!object::finalizers(&new).is_empty() || pending_spec_finalizers(info, &new) || is_pod && grace_pending(&new)) {
+                if !(!object::finalizers(&new).is_empty()
+                    || pending_spec_finalizers(info, &new)
+                    || is_pod && grace_pending(&new))
+                {
                     // Nothing holds it any more (a pod deleted with grace 0): fall through to delete.
                 } else {
                     let mut cmp = new.clone();
@@ -737,7 +969,11 @@ impl ApiServer {
                     if opts.dry_run {
                         return Ok((cmp, false));
                     }
-                    match self.store.update(&key, encode_for_store(&new), current.mod_revision).await {
+                    match self
+                        .store
+                        .update(&key, encode_for_store(&new), current.mod_revision)
+                        .await
+                    {
                         Ok(kv) => {
                             object::set_resource_version(&mut new, kv.mod_revision);
                             return Ok((new, false));
@@ -760,7 +996,9 @@ impl ApiServer {
                     return Ok((gone, true));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
-                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&info.group, &info.plural, name)),
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ApiError::not_found(&info.group, &info.plural, name));
+                }
                 Err(e) => return Err(store_error(e, info, name)),
             }
         }
@@ -777,7 +1015,11 @@ impl ApiServer {
     ) -> Result<Response<Body>, ApiError> {
         let opts = DeleteOptions::parse(&ctx.query, body)?;
         let filter = ListFilter::from_query(info, &ctx.query)?;
-        let res = self.store.range(&info.namespace_prefix(ns), "", 0, None).await.map_err(plain_store_error)?;
+        let res = self
+            .store
+            .range(&info.namespace_prefix(ns), "", 0, None)
+            .await
+            .map_err(plain_store_error)?;
         let mut deleted = Vec::new();
         for kv in res.kvs {
             let obj = decode_stored(&kv.value, kv.mod_revision);
@@ -786,7 +1028,10 @@ impl ApiServer {
             }
             let obj_ns = object::meta_str(&obj, "namespace").map(str::to_string);
             let name = object::name(&obj).to_string();
-            match self.delete_object(info, obj_ns.as_deref(), &name, &opts).await {
+            match self
+                .delete_object(info, obj_ns.as_deref(), &name, &opts)
+                .await
+            {
                 Ok((o, _)) => deleted.push(o),
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
@@ -798,7 +1043,14 @@ impl ApiServer {
             "metadata": {"resourceVersion": res.revision.to_string()},
             "items": deleted,
         });
-        let (ct, bytes) = codec::encode(&list, if output == Output::Table { Output::Json } else { output });
+        let (ct, bytes) = codec::encode(
+            &list,
+            if output == Output::Table {
+                Output::Json
+            } else {
+                output
+            },
+        );
         Ok(bytes_response(StatusCode::OK, ct, bytes))
     }
 }
@@ -815,18 +1067,29 @@ pub(crate) enum WriteError {
 fn pending_spec_finalizers(info: &ResourceInfo, obj: &Value) -> bool {
     info.group.is_empty()
         && info.kind == "Namespace"
-        && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
 }
 
 /// Whether a pod being deleted still waits for its node (grace period above zero).
 fn grace_pending(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) > 0
+    obj.pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        > 0
 }
 
 /// Builds the object to store from the old one and the client's new one, keeping what the
 /// client may not change: system metadata always, the status on a main-resource update of a
 /// kind with a status subresource, everything but the status on a status update.
-pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value, sub: Option<&str>) -> Result<Value, ApiError> {
+pub(crate) fn merge_for_update(
+    info: &ResourceInfo,
+    old: &Value,
+    mut new: Value,
+    sub: Option<&str>,
+) -> Result<Value, ApiError> {
     if !new.is_object() {
         return Err(ApiError::bad_request("the object is not a JSON object"));
     }
@@ -834,16 +1097,19 @@ pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value,
         Some("status") => {
             let mut out = old.clone();
             out["status"] = new.get("status").cloned().unwrap_or(Value::Null);
-            if out["status"].is_null() {
-                if let Some(o) = out.as_object_mut() {
-                    o.remove("status");
-                }
+            if out["status"].is_null()
+                && let Some(o) = out.as_object_mut()
+            {
+                o.remove("status");
             }
             return Ok(out);
         }
         Some("finalize") => {
             let mut out = old.clone();
-            out["spec"]["finalizers"] = new.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+            out["spec"]["finalizers"] = new
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(json!([]));
             return Ok(out);
         }
         Some(other) => return Err(ApiError::method_not_allowed(&format!("update of {other}"))),
@@ -852,8 +1118,17 @@ pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value,
     new["apiVersion"] = json!(info.api_version());
     new["kind"] = json!(info.kind);
     let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
-    let meta = object::metadata_mut(&mut new).ok_or_else(|| ApiError::bad_request("metadata is not an object"))?;
-    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+    let meta = object::metadata_mut(&mut new)
+        .ok_or_else(|| ApiError::bad_request("metadata is not an object"))?;
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+    ] {
         match old_meta.get(f) {
             Some(v) => {
                 meta.insert(f.into(), v.clone());
@@ -863,10 +1138,10 @@ pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value,
             }
         }
     }
-    if !meta.contains_key("managedFields") {
-        if let Some(mf) = old_meta.get("managedFields") {
-            meta.insert("managedFields".into(), mf.clone());
-        }
+    if !meta.contains_key("managedFields")
+        && let Some(mf) = old_meta.get("managedFields")
+    {
+        meta.insert("managedFields".into(), mf.clone());
     }
     if info.has_status() {
         match old.get("status") {
@@ -880,9 +1155,8 @@ pub(crate) fn merge_for_update(info: &ResourceInfo, old: &Value, mut new: Value,
     }
     if info.group.is_empty() && info.kind == "Namespace" {
         // Namespace spec.finalizers change only through /finalize.
-        match old.pointer("/spec/finalizers") {
-            Some(f) => new["spec"]["finalizers"] = f.clone(),
-            None => {}
+        if let Some(f) = old.pointer("/spec/finalizers") {
+            new["spec"]["finalizers"] = f.clone()
         }
     }
     Ok(new)
@@ -906,15 +1180,22 @@ pub struct DeleteOptions {
 impl DeleteOptions {
     /// Reads options from the query and an optional JSON/YAML body.
     pub fn parse(query: &HashMap<String, String>, body: &[u8]) -> Result<DeleteOptions, ApiError> {
-        let mut opts = DeleteOptions { dry_run: dry_run(query)?, ..Default::default() };
+        let mut opts = DeleteOptions {
+            dry_run: dry_run(query)?,
+            ..Default::default()
+        };
         if let Some(g) = query.get("gracePeriodSeconds").filter(|s| !s.is_empty()) {
-            opts.grace_period = Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {g}")))?);
+            opts.grace_period =
+                Some(g.parse().map_err(|_| {
+                    ApiError::bad_request(format!("invalid gracePeriodSeconds: {g}"))
+                })?);
         }
         if let Some(p) = query.get("propagationPolicy").filter(|s| !s.is_empty()) {
             opts.propagation = Some(p.clone());
         }
         if !body.iter().all(u8::is_ascii_whitespace) {
-            let v = codec::decode_body(body, BodyType::Json).or_else(|_| codec::decode_body(body, BodyType::Yaml))?;
+            let v = codec::decode_body(body, BodyType::Json)
+                .or_else(|_| codec::decode_body(body, BodyType::Yaml))?;
             if let Some(g) = v.get("gracePeriodSeconds").and_then(Value::as_i64) {
                 opts.grace_period = Some(g);
             }
@@ -924,23 +1205,31 @@ impl DeleteOptions {
             if let Some(u) = v.pointer("/preconditions/uid").and_then(Value::as_str) {
                 opts.precondition_uid = Some(u.to_string());
             }
-            if let Some(r) = v.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+            if let Some(r) = v
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+            {
                 opts.precondition_rv = Some(r.to_string());
             }
-            if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
-                if d.iter().any(|x| x == "All") {
-                    opts.dry_run = true;
-                }
+            if let Some(d) = v.get("dryRun").and_then(Value::as_array)
+                && d.iter().any(|x| x == "All")
+            {
+                opts.dry_run = true;
             }
         }
-        if let Some(p) = &opts.propagation {
-            if !matches!(p.as_str(), "Orphan" | "Background" | "Foreground") {
-                return Err(ApiError::invalid("", "DeleteOptions", "", &[FieldError::not_supported(
+        if let Some(p) = &opts.propagation
+            && !matches!(p.as_str(), "Orphan" | "Background" | "Foreground")
+        {
+            return Err(ApiError::invalid(
+                "",
+                "DeleteOptions",
+                "",
+                &[FieldError::not_supported(
                     "propagationPolicy",
                     p.clone(),
                     &["Foreground", "Background", "Orphan", "nil"],
-                )]));
-            }
+                )],
+            ));
         }
         Ok(opts)
     }
@@ -966,8 +1255,12 @@ pub fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), ApiEr
     if v["v"] != "meta.k8s.io/v1" {
         return Err(invalid("server does not recognize this encoded key"));
     }
-    let rv = v["rv"].as_i64().filter(|r| *r > 0).ok_or_else(|| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let start = v["start"].as_str().ok_or_else(|| invalid("missing start"))?;
+    let rv = v["rv"].as_i64().filter(|r| *r > 0).ok_or_else(|| {
+        invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    })?;
+    let start = v["start"]
+        .as_str()
+        .ok_or_else(|| invalid("missing start"))?;
     if start.contains("..") || start.starts_with('/') {
         return Err(invalid("path traversal attempt detected"));
     }

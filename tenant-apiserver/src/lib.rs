@@ -108,16 +108,24 @@ impl Running {
 /// Opens the store, makes the PKI, binds, writes the kubeconfig and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
     let pki = pki::Pki::load_or_create(&config.data_dir, &config.tls_sans)?;
     let tls = pki.server_config()?;
     let store_path = config.data_dir.join("store");
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&store_path)?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let url = format!("https://{addr}");
 
     let cancel = CancellationToken::new();
@@ -136,11 +144,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks: TaskTracker::new(),
         started,
     });
-    controllers::bootstrap(&api, &pki.ca_pem).await.map_err(|e| StartError::Bootstrap(e.message))?;
-    tasks.spawn(controllers::run_namespace_controller(api.clone(), pki.ca_pem.clone(), cancel.clone()));
+    controllers::bootstrap(&api, &pki.ca_pem)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.message))?;
+    tasks.spawn(controllers::run_namespace_controller(
+        api.clone(),
+        pki.ca_pem.clone(),
+        cancel.clone(),
+    ));
 
     let kubeconfig = config.data_dir.join("admin.kubeconfig");
     pki::write_kubeconfig(&kubeconfig, &pki.admin_kubeconfig(&url, "warren"))?;
     tasks.spawn(server::serve(api.clone(), listener, tls, cancel.clone()));
-    Ok(Running { url, kubeconfig, api, tasks, cancel })
+    Ok(Running {
+        url,
+        kubeconfig,
+        api,
+        tasks,
+        cancel,
+    })
 }

@@ -35,7 +35,8 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WARREN_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("WARREN_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -44,8 +45,15 @@ fn main() -> ExitCode {
     if let Some(a) = &args.advertise_address {
         sans.push(a.clone());
     }
-    let config = tenant_apiserver::Config { data_dir: args.data_dir, listen: args.listen, tls_sans: sans };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let config = tenant_apiserver::Config {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        tls_sans: sans,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tenant-apiserver: cannot start the runtime: {e}");

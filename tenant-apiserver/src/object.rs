@@ -23,7 +23,10 @@ pub fn encode_for_store(obj: &Value) -> Vec<u8> {
 /// Sets `metadata.resourceVersion`.
 pub fn set_resource_version(obj: &mut Value, revision: Revision) {
     if let Some(m) = metadata_mut(obj) {
-        m.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        m.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
     }
 }
 
@@ -56,18 +59,26 @@ pub fn resource_version(obj: &Value) -> Option<&str> {
 pub fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// `metadata.labels` as a map (empty if missing).
 pub fn labels(obj: &Value) -> Map<String, Value> {
-    obj.pointer("/metadata/labels").and_then(Value::as_object).cloned().unwrap_or_default()
+    obj.pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Whether `metadata.deletionTimestamp` is set.
 pub fn is_deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
 }
 
 /// The current time in RFC 3339 with second precision, as Kubernetes writes timestamps.
@@ -77,7 +88,9 @@ pub fn now_rfc3339() -> String {
 
 /// A timestamp `seconds` from now.
 pub fn rfc3339_in(seconds: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(seconds)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// The object without `metadata` and `status`: what a generation counts.

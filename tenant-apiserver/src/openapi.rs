@@ -12,11 +12,19 @@ use warren_apimachinery::registry::ResourceInfo;
 use crate::server::{ApiServer, Body, json_response};
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 fn schema_name(info: &ResourceInfo) -> String {
-    let g = if info.group.is_empty() { "core".to_string() } else { info.group.replace(".k8s.io", "") };
+    let g = if info.group.is_empty() {
+        "core".to_string()
+    } else {
+        info.group.replace(".k8s.io", "")
+    };
     format!("io.k8s.api.{g}.{}.{}", info.version, info.kind)
 }
 
@@ -37,7 +45,12 @@ fn operation(info: &ResourceInfo, action: &str, params: &[&str]) -> Value {
 }
 
 fn document(api: &ApiServer, group: &str, version: &str) -> Option<Value> {
-    let resources: Vec<_> = api.registry.all().into_iter().filter(|r| r.group == group && r.version == version).collect();
+    let resources: Vec<_> = api
+        .registry
+        .all()
+        .into_iter()
+        .filter(|r| r.group == group && r.version == version)
+        .collect();
     if resources.is_empty() {
         return None;
     }
@@ -98,8 +111,13 @@ pub fn v3(api: &ApiServer, gv: Option<&str>) -> Result<Response<Body>, ApiError>
             for (group, versions) in api.registry.group_versions() {
                 for v in versions {
                     let p = gv_path(&group, &v);
-                    let hash = document(api, &group, &v).map(|d| short_hash(&d)).unwrap_or_default();
-                    paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}));
+                    let hash = document(api, &group, &v)
+                        .map(|d| short_hash(&d))
+                        .unwrap_or_default();
+                    paths.insert(
+                        p.clone(),
+                        json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}),
+                    );
                 }
             }
             Ok(json_response(StatusCode::OK, &json!({"paths": paths})))

@@ -12,19 +12,26 @@ use warren_apimachinery::registry::ResourceInfo;
 use crate::codec::{self, BodyType};
 
 /// Applies a patch body of type `ty` to `old`.
-pub fn apply(info: &ResourceInfo, old: &Value, body: &[u8], ty: BodyType) -> Result<Value, ApiError> {
+pub fn apply(
+    info: &ResourceInfo,
+    old: &Value,
+    body: &[u8],
+    ty: BodyType,
+) -> Result<Value, ApiError> {
     match ty {
         BodyType::JsonPatch => {
-            let patch: json_patch::Patch = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}")))?;
+            let patch: json_patch::Patch = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ))
+            })?;
             let mut doc = old.clone();
             json_patch::patch(&mut doc, &patch).map_err(|e| {
-                let msg = e.to_string();
-                if msg.contains("test") {
-                    ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {msg}"))
-                } else {
-                    ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {msg}"))
-                }
+                ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
             })?;
             Ok(doc)
         }
@@ -39,7 +46,9 @@ pub fn apply(info: &ResourceInfo, old: &Value, body: &[u8], ty: BodyType) -> Res
         }
         BodyType::StrategicMergePatch => {
             if !is_builtin(info) {
-                return Err(ApiError::unsupported_media_type("application/strategic-merge-patch+json"));
+                return Err(ApiError::unsupported_media_type(
+                    "application/strategic-merge-patch+json",
+                ));
             }
             let patch = codec::decode_body(body, BodyType::Json)?;
             if !patch.is_object() {
@@ -49,7 +58,9 @@ pub fn apply(info: &ResourceInfo, old: &Value, body: &[u8], ty: BodyType) -> Res
             strategic_merge(&mut doc, &patch, "");
             Ok(doc)
         }
-        BodyType::ApplyPatch => Err(ApiError::unsupported_media_type("application/apply-patch+yaml")),
+        BodyType::ApplyPatch => Err(ApiError::unsupported_media_type(
+            "application/apply-patch+yaml",
+        )),
         BodyType::Json | BodyType::Yaml => Err(ApiError::unsupported_media_type(match ty {
             BodyType::Yaml => "application/yaml",
             _ => "application/json",
@@ -58,14 +69,23 @@ pub fn apply(info: &ResourceInfo, old: &Value, body: &[u8], ty: BodyType) -> Res
 }
 
 fn is_builtin(info: &ResourceInfo) -> bool {
-    warren_apimachinery::kinds::BUILTIN.iter().any(|b| b.group == info.group && b.plural == info.plural)
+    warren_apimachinery::kinds::BUILTIN
+        .iter()
+        .any(|b| b.group == info.group && b.plural == info.plural)
 }
 
 /// The merge key of a list field, by field name (the patch strategies Kubernetes declares).
 fn merge_key(field: &str) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
-        | "hostAliases" | "resourceClaims" | "readinessGates" => match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "hostAliases"
+        | "resourceClaims"
+        | "readinessGates" => match field {
             "hostAliases" => "ip",
             "readinessGates" => "conditionType",
             _ => "name",
@@ -96,10 +116,11 @@ fn strategic_merge(doc: &mut Value, patch: &Value, field: &str) {
         *doc = Value::Object(Map::new());
     }
     let dmap = doc.as_object_mut().expect("object");
-    let retain: Option<Vec<String>> = pmap
-        .get("$retainKeys")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+    let retain: Option<Vec<String>> = pmap.get("$retainKeys").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    });
     for (k, v) in pmap {
         if k.starts_with('$') {
             continue;
@@ -147,7 +168,10 @@ fn strategic_merge(doc: &mut Value, patch: &Value, field: &str) {
 fn strip_directives(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
-            m.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), strip_directives(v))).collect(),
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), strip_directives(v)))
+                .collect(),
         ),
         Value::Array(a) => Value::Array(a.iter().map(strip_directives).collect()),
         other => other.clone(),
@@ -159,8 +183,15 @@ fn merge_list(cur: &mut Vec<Value>, items: &[Value], field: &str) {
     let all_objects = items.iter().all(Value::is_object);
     match key {
         Some(key) if all_objects => {
-            if items.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
-                *cur = items.iter().filter(|i| i.get("$patch").is_none()).map(strip_directives).collect();
+            if items
+                .iter()
+                .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+            {
+                *cur = items
+                    .iter()
+                    .filter(|i| i.get("$patch").is_none())
+                    .map(strip_directives)
+                    .collect();
                 return;
             }
             for item in items {
@@ -187,7 +218,10 @@ mod tests {
     use serde_json::json;
 
     fn pod_info() -> ResourceInfo {
-        warren_apimachinery::registry::builtin_resources().into_iter().find(|r| r.plural == "pods").unwrap()
+        warren_apimachinery::registry::builtin_resources()
+            .into_iter()
+            .find(|r| r.plural == "pods")
+            .unwrap()
     }
 
     #[test]
@@ -205,11 +239,23 @@ mod tests {
     #[test]
     fn merge_and_json_patch() {
         let old = json!({"metadata": {"labels": {"a": "1", "b": "2"}}});
-        let new = apply(&pod_info(), &old, br#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#, BodyType::MergePatch).unwrap();
+        let new = apply(
+            &pod_info(),
+            &old,
+            br#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#,
+            BodyType::MergePatch,
+        )
+        .unwrap();
         assert_eq!(new["metadata"]["labels"], json!({"b": "2", "c": "3"}));
         let new = apply(&pod_info(), &new, br#"[{"op":"test","path":"/metadata/labels/b","value":"2"},{"op":"remove","path":"/metadata/labels/b"}]"#, BodyType::JsonPatch).unwrap();
         assert_eq!(new["metadata"]["labels"], json!({"c": "3"}));
-        let err = apply(&pod_info(), &new, br#"[{"op":"test","path":"/metadata/labels/c","value":"9"}]"#, BodyType::JsonPatch).unwrap_err();
+        let err = apply(
+            &pod_info(),
+            &new,
+            br#"[{"op":"test","path":"/metadata/labels/c","value":"9"}]"#,
+            BodyType::JsonPatch,
+        )
+        .unwrap_err();
         assert_eq!(err.code, 422);
     }
 }

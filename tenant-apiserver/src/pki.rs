@@ -72,13 +72,19 @@ fn read(path: &Path) -> Result<Option<String>, PkiError> {
     match fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PkiError::Io { path: path.to_path_buf(), source }),
+        Err(source) => Err(PkiError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
 /// Writes a file atomically (temp file + rename), private to the owner when `secret`.
 fn write(path: &Path, contents: &str, secret: bool) -> Result<(), PkiError> {
-    let io_err = |source| PkiError::Io { path: path.to_path_buf(), source };
+    let io_err = |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
@@ -110,7 +116,10 @@ fn client_params(user: &str, groups: &[&str]) -> Result<CertificateParams, PkiEr
     }
     dn.push(DnType::CommonName, user);
     params.distinguished_name = dn;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     validity(&mut params, 1);
     Ok(params)
@@ -121,7 +130,10 @@ impl Pki {
     /// certificate's subject alternative names on top of `127.0.0.1` and `localhost`.
     pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
         let pki_dir = dir.join("pki");
-        fs::create_dir_all(&pki_dir).map_err(|source| PkiError::Io { path: pki_dir.clone(), source })?;
+        fs::create_dir_all(&pki_dir).map_err(|source| PkiError::Io {
+            path: pki_dir.clone(),
+            source,
+        })?;
         let p = |name: &str| pki_dir.join(name);
 
         // The CA.
@@ -134,15 +146,24 @@ impl Pki {
                 dn.push(DnType::CommonName, "warren-tenant-ca");
                 params.distinguished_name = dn;
                 params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages =
-                    vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+                params.key_usages = vec![
+                    KeyUsagePurpose::KeyCertSign,
+                    KeyUsagePurpose::CrlSign,
+                    KeyUsagePurpose::DigitalSignature,
+                ];
                 validity(&mut params, 10);
                 let cert = params.self_signed(&key)?;
                 let (c, k) = (cert.pem(), key.serialize_pem());
                 write(&p("ca.key"), &k, true)?;
                 write(&p("ca.crt"), &c, false)?;
                 // A new CA invalidates every certificate it did not sign.
-                for stale in ["server.crt", "server.key", "server.sans", "admin.crt", "admin.key"] {
+                for stale in [
+                    "server.crt",
+                    "server.key",
+                    "server.sans",
+                    "admin.crt",
+                    "admin.key",
+                ] {
                     let _ = fs::remove_file(p(stale));
                 }
                 (c, k)
@@ -159,29 +180,36 @@ impl Pki {
             }
         }
         let sans_line = all_sans.join(",");
-        let (server_cert_pem, server_key_pem) =
-            match (read(&p("server.crt"))?, read(&p("server.key"))?, read(&p("server.sans"))?) {
-                (Some(c), Some(k), Some(s)) if s.trim() == sans_line => (c, k),
-                _ => {
-                    let key = KeyPair::generate()?;
-                    let mut params = CertificateParams::new(all_sans.clone())?;
-                    let mut dn = DistinguishedName::new();
-                    dn.push(DnType::CommonName, "warren-tenant-apiserver");
-                    params.distinguished_name = dn;
-                    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-                    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-                    validity(&mut params, 1);
-                    let cert = params.signed_by(&key, &issuer)?;
-                    let (c, k) = (cert.pem(), key.serialize_pem());
-                    write(&p("server.key"), &k, true)?;
-                    write(&p("server.crt"), &c, false)?;
-                    write(&p("server.sans"), &sans_line, false)?;
-                    (c, k)
-                }
-            };
+        let (server_cert_pem, server_key_pem) = match (
+            read(&p("server.crt"))?,
+            read(&p("server.key"))?,
+            read(&p("server.sans"))?,
+        ) {
+            (Some(c), Some(k), Some(s)) if s.trim() == sans_line => (c, k),
+            _ => {
+                let key = KeyPair::generate()?;
+                let mut params = CertificateParams::new(all_sans.clone())?;
+                let mut dn = DistinguishedName::new();
+                dn.push(DnType::CommonName, "warren-tenant-apiserver");
+                params.distinguished_name = dn;
+                params.key_usages = vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ];
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                validity(&mut params, 1);
+                let cert = params.signed_by(&key, &issuer)?;
+                let (c, k) = (cert.pem(), key.serialize_pem());
+                write(&p("server.key"), &k, true)?;
+                write(&p("server.crt"), &c, false)?;
+                write(&p("server.sans"), &sans_line, false)?;
+                (c, k)
+            }
+        };
 
         // The admin client certificate.
-        let (admin_cert_pem, admin_key_pem) = match (read(&p("admin.crt"))?, read(&p("admin.key"))?) {
+        let (admin_cert_pem, admin_key_pem) = match (read(&p("admin.crt"))?, read(&p("admin.key"))?)
+        {
             (Some(c), Some(k)) => (c, k),
             _ => {
                 let key = KeyPair::generate()?;
@@ -205,11 +233,23 @@ impl Pki {
             }
         };
 
-        Ok(Pki { ca_pem, server_cert_pem, server_key_pem, admin_cert_pem, admin_key_pem, sa_key_pem, ca_key_pem })
+        Ok(Pki {
+            ca_pem,
+            server_cert_pem,
+            server_key_pem,
+            admin_cert_pem,
+            admin_key_pem,
+            sa_key_pem,
+            ca_key_pem,
+        })
     }
 
     /// Issues a client certificate for `user` in `groups`; returns (cert PEM, key PEM).
-    pub fn issue_client_cert(&self, user: &str, groups: &[&str]) -> Result<(String, String), PkiError> {
+    pub fn issue_client_cert(
+        &self,
+        user: &str,
+        groups: &[&str],
+    ) -> Result<(String, String), PkiError> {
         let issuer = Issuer::from_ca_cert_pem(&self.ca_pem, KeyPair::from_pem(&self.ca_key_pem)?)?;
         let key = KeyPair::generate()?;
         let cert = client_params(user, groups)?.signed_by(&key, &issuer)?;
@@ -225,10 +265,13 @@ impl Pki {
         for cert in pem_certs(&self.ca_pem)? {
             roots.add(cert)?;
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .allow_unauthenticated()
-            .build()
-            .map_err(|e| PkiError::Tls(rustls::Error::General(e.to_string())))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| PkiError::Tls(rustls::Error::General(e.to_string())))?;
         let key = pem_key(&self.server_key_pem)?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -240,12 +283,26 @@ impl Pki {
 
     /// A kubeconfig for the admin user against `server_url`.
     pub fn admin_kubeconfig(&self, server_url: &str, cluster_name: &str) -> String {
-        kubeconfig(server_url, cluster_name, "admin", &self.ca_pem, &self.admin_cert_pem, &self.admin_key_pem)
+        kubeconfig(
+            server_url,
+            cluster_name,
+            "admin",
+            &self.ca_pem,
+            &self.admin_cert_pem,
+            &self.admin_key_pem,
+        )
     }
 }
 
 /// Renders a kubeconfig with embedded certificate data.
-pub fn kubeconfig(server_url: &str, cluster: &str, user: &str, ca_pem: &str, cert_pem: &str, key_pem: &str) -> String {
+pub fn kubeconfig(
+    server_url: &str,
+    cluster: &str,
+    user: &str,
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {server_url}\n  name: {cluster}\ncontexts:\n- context:\n    cluster: {cluster}\n    user: {user}\n  name: {cluster}\ncurrent-context: {cluster}\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\n",
@@ -263,7 +320,10 @@ pub fn write_kubeconfig(path: &Path, contents: &str) -> Result<(), PkiError> {
 fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|source| PkiError::Io { path: PathBuf::from("<pem>"), source })?;
+        .map_err(|source| PkiError::Io {
+            path: PathBuf::from("<pem>"),
+            source,
+        })?;
     if certs.is_empty() {
         return Err(PkiError::BadPem(PathBuf::from("<certificate>")));
     }
@@ -272,7 +332,10 @@ fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
 
 fn pem_key(pem: &str) -> Result<PrivateKeyDer<'static>, PkiError> {
     rustls_pemfile::private_key(&mut pem.as_bytes())
-        .map_err(|source| PkiError::Io { path: PathBuf::from("<pem>"), source })?
+        .map_err(|source| PkiError::Io {
+            path: PathBuf::from("<pem>"),
+            source,
+        })?
         .ok_or_else(|| PkiError::BadPem(PathBuf::from("<key>")))
 }
 
@@ -289,9 +352,16 @@ pub struct UserInfo {
 pub fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let name = subject.iter_common_name().next()?.as_str().ok()?.to_string();
-    let mut groups: Vec<String> =
-        subject.iter_organization().filter_map(|o| o.as_str().ok().map(str::to_string)).collect();
+    let name = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let mut groups: Vec<String> = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_string))
+        .collect();
     groups.push("system:authenticated".to_string());
     Some(UserInfo { name, groups })
 }

@@ -95,7 +95,9 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
         // The namespaces resource itself.
         ["namespaces"] => mk(None, "namespaces", None, None),
         ["namespaces", ns] => mk(None, "namespaces", Some(ns), None),
-        ["namespaces", ns, sub @ ("status" | "finalize")] => mk(None, "namespaces", Some(ns), Some(sub)),
+        ["namespaces", ns, sub @ ("status" | "finalize")] => {
+            mk(None, "namespaces", Some(ns), Some(sub))
+        }
         // Resources inside a namespace.
         ["namespaces", ns, res] => mk(Some(ns), res, None, None),
         ["namespaces", ns, res, name] => mk(Some(ns), res, Some(name), None),
@@ -131,7 +133,9 @@ pub fn percent_decode(s: &str) -> String {
                 i += 1;
             }
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -161,15 +165,35 @@ mod tests {
         assert_eq!(parse_path("/version/"), Route::Version);
         assert_eq!(parse_path("/api"), Route::CoreGroup);
         assert_eq!(parse_path("/apis/apps"), Route::Group("apps".into()));
-        assert_eq!(parse_path("/apis/apps/v1"), Route::GroupVersion("apps".into(), "v1".into()));
-        let Route::Resource(r) = parse_path("/api/v1/namespaces/default/pods/web/status") else { panic!() };
-        assert_eq!((r.namespace.as_deref(), r.resource.as_str()), (Some("default"), "pods"));
-        assert_eq!((r.name.as_deref(), r.subresource.as_deref()), (Some("web"), Some("status")));
-        let Route::Resource(r) = parse_path("/api/v1/namespaces/kube-system") else { panic!() };
-        assert_eq!((r.namespace, r.resource.as_str(), r.name.as_deref()), (None, "namespaces", Some("kube-system")));
-        let Route::Resource(r) = parse_path("/api/v1/namespaces/x/finalize") else { panic!() };
+        assert_eq!(
+            parse_path("/apis/apps/v1"),
+            Route::GroupVersion("apps".into(), "v1".into())
+        );
+        let Route::Resource(r) = parse_path("/api/v1/namespaces/default/pods/web/status") else {
+            panic!()
+        };
+        assert_eq!(
+            (r.namespace.as_deref(), r.resource.as_str()),
+            (Some("default"), "pods")
+        );
+        assert_eq!(
+            (r.name.as_deref(), r.subresource.as_deref()),
+            (Some("web"), Some("status"))
+        );
+        let Route::Resource(r) = parse_path("/api/v1/namespaces/kube-system") else {
+            panic!()
+        };
+        assert_eq!(
+            (r.namespace, r.resource.as_str(), r.name.as_deref()),
+            (None, "namespaces", Some("kube-system"))
+        );
+        let Route::Resource(r) = parse_path("/api/v1/namespaces/x/finalize") else {
+            panic!()
+        };
         assert_eq!(r.subresource.as_deref(), Some("finalize"));
-        let Route::Resource(r) = parse_path("/apis/apps/v1/watch/namespaces/a/deployments") else { panic!() };
+        let Route::Resource(r) = parse_path("/apis/apps/v1/watch/namespaces/a/deployments") else {
+            panic!()
+        };
         assert!(r.legacy_watch);
         assert_eq!(r.resource, "deployments");
         assert_eq!(parse_path("/nope"), Route::NotFound);

@@ -60,7 +60,11 @@ pub struct ApiServer {
 
 /// A JSON response.
 pub fn json_response(code: StatusCode, value: &Value) -> Response<Body> {
-    bytes_response(code, "application/json", serde_json::to_vec(value).unwrap_or_default())
+    bytes_response(
+        code,
+        "application/json",
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
 }
 
 /// A response with a content type.
@@ -81,7 +85,11 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
 
 impl ApiServer {
     /// Handles one request from `user` (None: no verified client certificate).
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, user: Option<UserInfo>) -> Response<Body> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        user: Option<UserInfo>,
+    ) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::debug_span!("request", %method, %path, user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"));
@@ -100,16 +108,32 @@ impl ApiServer {
         .await
     }
 
-    async fn route(self: Arc<Self>, req: Request<Incoming>, user: Option<UserInfo>) -> Result<Response<Body>, ApiError> {
+    async fn route(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        user: Option<UserInfo>,
+    ) -> Result<Response<Body>, ApiError> {
         let route = parse_path(req.uri().path());
         // Anonymous paths first, as system:public-info-viewer allows.
         match route {
             Route::Version => return Ok(json_response(StatusCode::OK, &version_info())),
-            Route::Health => return Ok(bytes_response(StatusCode::OK, "text/plain; charset=utf-8", b"ok".to_vec())),
+            Route::Health => {
+                return Ok(bytes_response(
+                    StatusCode::OK,
+                    "text/plain; charset=utf-8",
+                    b"ok".to_vec(),
+                ));
+            }
             _ => {}
         }
-        let Some(user) = user else { return Err(ApiError::unauthorized()) };
-        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let Some(user) = user else {
+            return Err(ApiError::unauthorized());
+        };
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let query = parse_query(req.uri().query());
         match route {
             Route::CoreGroup => Ok(discovery::core_group(&self, accept.as_deref())),
@@ -118,16 +142,32 @@ impl ApiServer {
             Route::GroupVersion(g, v) => discovery::group_version(&self, &g, &v),
             Route::OpenApiV2 => Err(ApiError::no_route()),
             Route::OpenApiV3(gv) => openapi::v3(&self, gv.as_deref()),
-            Route::Metrics => Ok(bytes_response(StatusCode::OK, "text/plain; version=0.0.4", self.metrics().into_bytes())),
+            Route::Metrics => Ok(bytes_response(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                self.metrics().into_bytes(),
+            )),
             Route::Resource(rp) => {
                 let method = req.method().clone();
-                let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-                let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+                let content_type = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = if matches!(
+                    method,
+                    Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+                ) {
                     read_body(req.into_body()).await?
                 } else {
                     Bytes::new()
                 };
-                let ctx = crate::handlers::RequestContext { user, accept, content_type, query };
+                let ctx = crate::handlers::RequestContext {
+                    user,
+                    accept,
+                    content_type,
+                    query,
+                };
                 self.serve_resource(method, rp, ctx, body).await
             }
             Route::NotFound | Route::Version | Route::Health => Err(ApiError::no_route()),
@@ -147,10 +187,15 @@ async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) => {
-            if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(ApiError::too_large())
             } else {
-                Err(ApiError::bad_request(format!("error reading request body: {err}")))
+                Err(ApiError::bad_request(format!(
+                    "error reading request body: {err}"
+                )))
             }
         }
     }
@@ -214,7 +259,9 @@ async fn serve_connection(
     peer: SocketAddr,
     cancel: CancellationToken,
 ) {
-    let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
+    let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+        .await
+    {
         Ok(Ok(tls)) => tls,
         Ok(Err(err)) => {
             tracing::debug!(%peer, error = %err, "tls handshake failed");
@@ -222,7 +269,12 @@ async fn serve_connection(
         }
         Err(_) => return,
     };
-    let user = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).and_then(|c| user_from_cert(c));
+    let user = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|c| user_from_cert(c));
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let api = api.clone();
         let user = user.clone();
@@ -246,5 +298,8 @@ async fn serve_connection(
 
 /// Parses a boolean query parameter the way kube-apiserver does (`true`, `1`).
 pub fn query_bool(query: &HashMap<String, String>, key: &str) -> bool {
-    matches!(query.get(key).map(String::as_str), Some("true" | "1" | "True" | "TRUE"))
+    matches!(
+        query.get(key).map(String::as_str),
+        Some("true" | "1" | "True" | "TRUE")
+    )
 }

@@ -26,30 +26,60 @@ fn in_range(ip: Ipv4Addr) -> bool {
 }
 
 /// Fills `spec.clusterIP(s)` and node ports of a Service being created (`old` None) or updated.
-pub async fn allocate(api: &ApiServer, svc: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+pub async fn allocate(
+    api: &ApiServer,
+    svc: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
     let name = object::name(svc).to_string();
-    let svc_type = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
-    let me = (object::meta_str(svc, "namespace").unwrap_or("").to_string(), name.clone());
-    let existing = api.store.range(SERVICE_PREFIX, "", 0, None).await.map_err(plain_store_error)?;
+    let svc_type = svc
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    let me = (
+        object::meta_str(svc, "namespace").unwrap_or("").to_string(),
+        name.clone(),
+    );
+    let existing = api
+        .store
+        .range(SERVICE_PREFIX, "", 0, None)
+        .await
+        .map_err(plain_store_error)?;
     let mut used_ips = HashSet::new();
     let mut used_ports = HashSet::new();
     for kv in &existing.kvs {
         let other = object::decode_stored(&kv.value, kv.mod_revision);
-        let who = (object::meta_str(&other, "namespace").unwrap_or("").to_string(), object::name(&other).to_string());
+        let who = (
+            object::meta_str(&other, "namespace")
+                .unwrap_or("")
+                .to_string(),
+            object::name(&other).to_string(),
+        );
         if who == me {
             continue;
         }
         if let Some(ip) = other.pointer("/spec/clusterIP").and_then(Value::as_str) {
             used_ips.insert(ip.to_string());
         }
-        for p in other.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        for p in other
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
                 used_ports.insert(np);
             }
         }
     }
     let invalid = |field: &str, value: String, detail: &str| {
-        ApiError::invalid("", "Service", &name, &[FieldError::invalid(field, value, detail)])
+        ApiError::invalid(
+            "",
+            "Service",
+            &name,
+            &[FieldError::invalid(field, value, detail)],
+        )
     };
     // Cluster IP.
     if svc_type == "ExternalName" {
@@ -58,8 +88,15 @@ pub async fn allocate(api: &ApiServer, svc: &mut Value, old: Option<&Value>) -> 
             spec.remove("clusterIPs");
         }
     } else {
-        let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).and_then(Value::as_str).map(str::to_string);
-        let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+        let old_ip = old
+            .and_then(|o| o.pointer("/spec/clusterIP"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let requested = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let ip = match (requested.as_str(), old_ip) {
             ("", Some(old_ip)) => old_ip,
             ("None", _) => "None".to_string(),
@@ -79,10 +116,18 @@ pub async fn allocate(api: &ApiServer, svc: &mut Value, old: Option<&Value>) -> 
             }
             (req, old_ip) => {
                 if old_ip.as_deref().is_some_and(|o| o != req) {
-                    return Err(invalid("spec.clusterIPs[0]", req.to_string(), "may not change once set"));
+                    return Err(invalid(
+                        "spec.clusterIPs[0]",
+                        req.to_string(),
+                        "may not change once set",
+                    ));
                 }
                 let parsed: Ipv4Addr = req.parse().map_err(|_| {
-                    invalid("spec.clusterIPs[0]", req.to_string(), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+                    invalid(
+                        "spec.clusterIPs[0]",
+                        req.to_string(),
+                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    )
                 })?;
                 if !in_range(parsed) {
                     return Err(invalid(
@@ -106,8 +151,11 @@ pub async fn allocate(api: &ApiServer, svc: &mut Value, old: Option<&Value>) -> 
     }
     // Node ports.
     if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer") {
-        let old_ports: Vec<Value> =
-            old.and_then(|o| o.pointer("/spec/ports")).and_then(Value::as_array).cloned().unwrap_or_default();
+        let old_ports: Vec<Value> = old
+            .and_then(|o| o.pointer("/spec/ports"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if let Some(ports) = svc.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
             let mut taken: HashSet<i64> = used_ports;
             for p in ports.iter() {
@@ -121,13 +169,21 @@ pub async fn allocate(api: &ApiServer, svc: &mut Value, old: Option<&Value>) -> 
                 }
                 let reuse = old_ports
                     .iter()
-                    .find(|o| o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol"))
+                    .find(|o| {
+                        o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol")
+                    })
                     .and_then(|o| o.get("nodePort").and_then(Value::as_i64));
                 let np = match reuse {
                     Some(np) => np,
-                    None => (NODE_PORT_MIN..=NODE_PORT_MAX).find(|n| !taken.contains(n)).ok_or_else(|| {
-                        invalid(&format!("spec.ports[{i}].nodePort"), String::new(), "range is full")
-                    })?,
+                    None => (NODE_PORT_MIN..=NODE_PORT_MAX)
+                        .find(|n| !taken.contains(n))
+                        .ok_or_else(|| {
+                            invalid(
+                                &format!("spec.ports[{i}].nodePort"),
+                                String::new(),
+                                "range is full",
+                            )
+                        })?,
                 };
                 taken.insert(np);
                 p["nodePort"] = json!(np);

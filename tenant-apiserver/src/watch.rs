@@ -103,7 +103,11 @@ impl WatchCache {
         let start = store.current_revision().await?;
         let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
         let cache = WatchCache {
-            buffer: Arc::new(RwLock::new(Buffer { events: VecDeque::new(), oldest: start, latest: start })),
+            buffer: Arc::new(RwLock::new(Buffer {
+                events: VecDeque::new(),
+                oldest: start,
+                latest: start,
+            })),
             tx,
         };
         let mut stream = store.watch(start).await?;
@@ -205,8 +209,17 @@ impl WatchCache {
             return Err(TooOld { oldest: buf.oldest });
         }
         let live = self.tx.subscribe();
-        let replay = buf.events.iter().filter(|e| e.revision > after).cloned().collect();
-        Ok(Subscription { replay, live, latest: buf.latest })
+        let replay = buf
+            .events
+            .iter()
+            .filter(|e| e.revision > after)
+            .cloned()
+            .collect();
+        Ok(Subscription {
+            replay,
+            live,
+            latest: buf.latest,
+        })
     }
 
     /// Waits until the cache has seen `revision` (bounded by `deadline`); true if it has.
@@ -224,7 +237,9 @@ impl WatchCache {
             match tokio::time::timeout(left, rx.recv()).await {
                 Ok(Ok(ev)) if ev.revision >= revision => return true,
                 Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
-                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return self.latest() >= revision,
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    return self.latest() >= revision;
+                }
             }
         }
     }

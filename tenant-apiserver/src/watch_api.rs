@@ -49,9 +49,14 @@ impl Watcher {
     fn line(&mut self, ty: &str, obj: &Value) -> Bytes {
         let object = match self.output {
             Output::Table if ty != "BOOKMARK" && ty != "ERROR" => {
-                let mut t = to_table(&self.info, std::slice::from_ref(obj), &self.query, json!({
-                    "resourceVersion": object::resource_version(obj).unwrap_or_default(),
-                }));
+                let mut t = to_table(
+                    &self.info,
+                    std::slice::from_ref(obj),
+                    &self.query,
+                    json!({
+                        "resourceVersion": object::resource_version(obj).unwrap_or_default(),
+                    }),
+                );
                 if self.sent_table_header {
                     t["columnDefinitions"] = json!([]);
                 }
@@ -60,7 +65,8 @@ impl Watcher {
             }
             _ => obj.clone(),
         };
-        let mut bytes = serde_json::to_vec(&json!({"type": ty, "object": object})).unwrap_or_default();
+        let mut bytes =
+            serde_json::to_vec(&json!({"type": ty, "object": object})).unwrap_or_default();
         bytes.push(b'\n');
         Bytes::from(bytes)
     }
@@ -125,36 +131,63 @@ impl ApiServer {
         let filter = ListFilter::from_query(&info, &ctx.query)?;
         let bookmarks = query_bool(&ctx.query, "allowWatchBookmarks");
         let send_initial = query_bool(&ctx.query, "sendInitialEvents");
-        let rv = ctx.query.get("resourceVersion").filter(|s| !s.is_empty()).cloned();
-        let rv_match = ctx.query.get("resourceVersionMatch").filter(|s| !s.is_empty()).cloned();
+        let rv = ctx
+            .query
+            .get("resourceVersion")
+            .filter(|s| !s.is_empty())
+            .cloned();
+        let rv_match = ctx
+            .query
+            .get("resourceVersionMatch")
+            .filter(|s| !s.is_empty())
+            .cloned();
         if send_initial {
             if rv_match.as_deref() != Some("NotOlderThan") {
-                return Err(ApiError::invalid("", "ListOptions", "", &[warren_apimachinery::error::FieldError::forbidden(
-                    "resourceVersionMatch",
-                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                )]));
+                return Err(ApiError::invalid(
+                    "",
+                    "ListOptions",
+                    "",
+                    &[warren_apimachinery::error::FieldError::forbidden(
+                        "resourceVersionMatch",
+                        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                    )],
+                ));
             }
             if !bookmarks {
-                return Err(ApiError::invalid("", "ListOptions", "", &[warren_apimachinery::error::FieldError::forbidden(
-                    "allowWatchBookmarks",
-                    "sendInitialEvents requires setting allowWatchBookmarks to true",
-                )]));
+                return Err(ApiError::invalid(
+                    "",
+                    "ListOptions",
+                    "",
+                    &[warren_apimachinery::error::FieldError::forbidden(
+                        "allowWatchBookmarks",
+                        "sendInitialEvents requires setting allowWatchBookmarks to true",
+                    )],
+                ));
             }
         } else if rv_match.is_some() {
-            return Err(ApiError::invalid("", "ListOptions", "", &[warren_apimachinery::error::FieldError::forbidden(
-                "resourceVersionMatch",
-                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-            )]));
+            return Err(ApiError::invalid(
+                "",
+                "ListOptions",
+                "",
+                &[warren_apimachinery::error::FieldError::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                )],
+            ));
         }
         let timeout = match ctx.query.get("timeoutSeconds").filter(|s| !s.is_empty()) {
             Some(t) => Duration::from_secs(
-                t.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t}")))?,
+                t.parse::<u64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t}")))?,
             ),
             None => DEFAULT_TIMEOUT,
         };
         let start_rv: Option<i64> = match rv.as_deref() {
             None | Some("0") => None,
-            Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?),
+            Some(s) => Some(
+                s.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?,
+            ),
         };
         let initial = send_initial || start_rv.is_none();
         // Subscribe first, then read the state at the subscription's revision: no gap, no repeat.
@@ -167,23 +200,38 @@ impl ApiServer {
                 }
             }
             (false, Some(rv)) => {
-                let current = self.store.current_revision().await.map_err(plain_store_error)?;
+                let current = self
+                    .store
+                    .current_revision()
+                    .await
+                    .map_err(plain_store_error)?;
                 if rv > current {
-                    return Err(plain_store_error(warren_store::StoreError::FutureRevision { requested: rv, current }));
+                    return Err(plain_store_error(
+                        warren_store::StoreError::FutureRevision {
+                            requested: rv,
+                            current,
+                        },
+                    ));
                 }
                 match self.watch_cache.subscribe_after(rv) {
                     Ok(s) => (Some(s), rv),
                     Err(too_old) => {
                         // Too old for the cache: say so the way kube-apiserver does.
                         let status = ApiError::gone(rv, too_old.oldest).to_status();
-                        let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": status})).unwrap_or_default();
+                        let mut line =
+                            serde_json::to_vec(&json!({"type": "ERROR", "object": status}))
+                                .unwrap_or_default();
                         line.push(b'\n');
-                        return Ok(stream_response(futures::stream::once(async move { Bytes::from(line) }).boxed()));
+                        return Ok(stream_response(
+                            futures::stream::once(async move { Bytes::from(line) }).boxed(),
+                        ));
                     }
                 }
             }
         };
-        let Some(sub) = sub else { return Err(ApiError::internal("watch cache unavailable")) };
+        let Some(sub) = sub else {
+            return Err(ApiError::internal("watch cache unavailable"));
+        };
         let initial_objects = if initial {
             let prefix = info.namespace_prefix(ns);
             let res = self.store.range(&prefix, "", 0, Some(after)).await;
@@ -191,12 +239,19 @@ impl ApiServer {
                 Ok(r) => r,
                 Err(_) => {
                     // The cache may be ahead of a fresh store range only by racing writes; read now.
-                    let r = self.store.range(&prefix, "", 0, None).await.map_err(plain_store_error)?;
+                    let r = self
+                        .store
+                        .range(&prefix, "", 0, None)
+                        .await
+                        .map_err(plain_store_error)?;
                     after = r.revision;
                     r
                 }
             };
-            res.kvs.into_iter().map(|kv| decode_stored(&kv.value, kv.mod_revision)).collect::<Vec<_>>()
+            res.kvs
+                .into_iter()
+                .map(|kv| decode_stored(&kv.value, kv.mod_revision))
+                .collect::<Vec<_>>()
         } else {
             Vec::new()
         };
@@ -287,7 +342,13 @@ fn stream_response(stream: futures::stream::BoxStream<'static, Bytes>) -> Respon
     let body = StreamBody::new(stream.map(|b| Ok::<_, Infallible>(Frame::data(b)))).boxed_unsync();
     let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
