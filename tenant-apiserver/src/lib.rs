@@ -43,6 +43,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Extra SANs for the serving certificate (`--advertise-address`, `--tls-san`).
     pub tls_sans: Vec<String>,
+    /// How often history older than one interval is compacted away (None: never).
+    pub compaction_interval: Option<std::time::Duration>,
 }
 
 /// Errors that stop the server from starting.
@@ -153,6 +155,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cancel.clone(),
     ));
 
+    if let Some(every) = config.compaction_interval {
+        tasks.spawn(run_compaction(api.store.clone(), every, cancel.clone()));
+    }
+
     let kubeconfig = config.data_dir.join("admin.kubeconfig");
     pki::write_kubeconfig(&kubeconfig, &pki.admin_kubeconfig(&url, "warren"))?;
     tasks.spawn(server::serve(api.clone(), listener, tls, cancel.clone()));
@@ -163,4 +169,29 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks,
         cancel,
     })
+}
+
+/// Compacts the store every `every`, keeping one interval of history (as kube-apiserver asks
+/// etcd to), so watches may resume from any revision of the last interval.
+async fn run_compaction(
+    store: Arc<dyn Store>,
+    every: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    let mut previous: Option<warren_store::Revision> = None;
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Some(rev) = previous {
+            if let Err(err) = store.compact(rev).await {
+                tracing::warn!(error = %err, revision = rev, "compaction failed");
+            } else {
+                tracing::debug!(revision = rev, "compacted");
+            }
+        }
+        previous = store.current_revision().await.ok();
+    }
 }

@@ -22,6 +22,9 @@ struct Args {
     /// Extra subject alternative names for the serving certificate.
     #[arg(long = "tls-san")]
     tls_san: Vec<String>,
+    /// Seconds between compactions of the store's history (0: never compact).
+    #[arg(long, default_value_t = 300)]
+    compaction_interval: u64,
 }
 
 fn main() -> ExitCode {
@@ -45,10 +48,13 @@ fn main() -> ExitCode {
     if let Some(a) = &args.advertise_address {
         sans.push(a.clone());
     }
+    let compaction_interval = (args.compaction_interval > 0)
+        .then(|| std::time::Duration::from_secs(args.compaction_interval));
     let config = tenant_apiserver::Config {
         data_dir: args.data_dir,
         listen: args.listen,
         tls_sans: sans,
+        compaction_interval,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

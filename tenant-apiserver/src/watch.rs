@@ -94,6 +94,34 @@ fn decode(kv: &KeyValue, revision: Revision) -> Arc<Value> {
     Arc::new(object::decode_stored(&kv.value, revision))
 }
 
+/// Decodes one store event into the API's terms (done once per event, shared by all watchers).
+pub fn decode_event(ev: &WatchEvent) -> CachedEvent {
+    let revision = ev.revision();
+    match ev {
+        WatchEvent::Create(kv) => CachedEvent {
+            revision,
+            key: kv.key.clone(),
+            kind: EventType::Added,
+            object: decode(kv, kv.mod_revision),
+            prev: None,
+        },
+        WatchEvent::Update { kv, prev } => CachedEvent {
+            revision,
+            key: kv.key.clone(),
+            kind: EventType::Modified,
+            object: decode(kv, kv.mod_revision),
+            prev: Some(decode(prev, prev.mod_revision)),
+        },
+        WatchEvent::Delete { revision, prev } => CachedEvent {
+            revision: *revision,
+            key: prev.key.clone(),
+            kind: EventType::Deleted,
+            object: decode(prev, *revision),
+            prev: Some(decode(prev, prev.mod_revision)),
+        },
+    }
+}
+
 impl WatchCache {
     /// Starts following `store` from its current revision; the task stops with `cancel`.
     pub async fn start(
@@ -155,32 +183,7 @@ impl WatchCache {
 
     fn push(&self, ev: WatchEvent) {
         let revision = ev.revision();
-        let cached = match &ev {
-            WatchEvent::Create(kv) => CachedEvent {
-                revision,
-                key: kv.key.clone(),
-                kind: EventType::Added,
-                object: decode(kv, kv.mod_revision),
-                prev: None,
-            },
-            WatchEvent::Update { kv, prev } => CachedEvent {
-                revision,
-                key: kv.key.clone(),
-                kind: EventType::Modified,
-                object: decode(kv, kv.mod_revision),
-                prev: Some(decode(prev, prev.mod_revision)),
-            },
-            WatchEvent::Delete { revision, prev } => {
-                let last = decode(prev, *revision);
-                CachedEvent {
-                    revision: *revision,
-                    key: prev.key.clone(),
-                    kind: EventType::Deleted,
-                    object: last,
-                    prev: Some(decode(prev, prev.mod_revision)),
-                }
-            }
-        };
+        let cached = decode_event(&ev);
         let cached = Arc::new(cached);
         let mut buf = self.buffer.write().expect("watch cache lock");
         if revision <= buf.latest {
@@ -200,6 +203,11 @@ impl WatchCache {
     /// The newest revision the cache has seen.
     pub fn latest(&self) -> Revision {
         self.buffer.read().expect("watch cache lock").latest
+    }
+
+    /// The oldest revision a watcher can resume from without the store's help.
+    pub fn oldest(&self) -> Revision {
+        self.buffer.read().expect("watch cache lock").oldest
     }
 
     /// Subscribes to every event with a revision above `after`.

@@ -191,6 +191,7 @@ impl ApiServer {
         };
         let initial = send_initial || start_rv.is_none();
         // Subscribe first, then read the state at the subscription's revision: no gap, no repeat.
+        let mut catch_up: Option<(warren_store::WatchStream, i64)> = None;
         let (sub, mut after) = match (initial, start_rv) {
             (true, _) | (false, None) => {
                 let latest = self.watch_cache.latest();
@@ -216,15 +217,18 @@ impl ApiServer {
                 match self.watch_cache.subscribe_after(rv) {
                     Ok(s) => (Some(s), rv),
                     Err(too_old) => {
-                        // Too old for the cache: say so the way kube-apiserver does.
-                        let status = ApiError::gone(rv, too_old.oldest).to_status();
-                        let mut line =
-                            serde_json::to_vec(&json!({"type": "ERROR", "object": status}))
-                                .unwrap_or_default();
-                        line.push(b'\n');
-                        return Ok(stream_response(
-                            futures::stream::once(async move { Bytes::from(line) }).boxed(),
-                        ));
+                        // Older than the cache: replay the store's log up to the cache's oldest
+                        // revision, then go on from the cache.
+                        let oldest = too_old.oldest;
+                        let sub = self.watch_cache.subscribe_after(oldest).ok();
+                        match self.store.watch(rv).await {
+                            Ok(stream) => catch_up = Some((stream, oldest)),
+                            Err(warren_store::StoreError::Compacted { compacted, .. }) => {
+                                return Ok(error_stream(ApiError::gone(rv, compacted)));
+                            }
+                            Err(e) => return Err(plain_store_error(e)),
+                        }
+                        (sub, rv)
                     }
                 }
             }
@@ -288,8 +292,34 @@ impl ApiServer {
                     return;
                 }
             }
-            // Buffered events after the start revision.
             let mut last = after;
+            // Events older than the cache, from the store's log.
+            if let Some((mut stream, until)) = catch_up {
+                while last < until {
+                    let next = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        n = tokio::time::timeout(Duration::from_secs(30), stream.next()) => n,
+                    };
+                    match next {
+                        Ok(Some(Ok(ev))) => {
+                            let ev = crate::watch::decode_event(&ev);
+                            if ev.revision <= last {
+                                continue;
+                            }
+                            last = ev.revision;
+                            if !watcher.deliver(&ev).await {
+                                return;
+                            }
+                        }
+                        _ => {
+                            let status = ApiError::gone(last, until).to_status();
+                            let _ = watcher.send("ERROR", &status).await;
+                            return;
+                        }
+                    }
+                }
+            }
+            // Buffered events after the start revision.
             for ev in std::mem::take(&mut sub.replay) {
                 if ev.revision <= last {
                     continue;
@@ -336,6 +366,14 @@ impl ApiServer {
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx).boxed();
         Ok(stream_response(stream))
     }
+}
+
+/// A watch response that carries one ERROR event (how kube-apiserver reports a 410 on watch).
+fn error_stream(err: ApiError) -> Response<Body> {
+    let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": err.to_status()}))
+        .unwrap_or_default();
+    line.push(b'\n');
+    stream_response(futures::stream::once(async move { Bytes::from(line) }).boxed())
 }
 
 fn stream_response(stream: futures::stream::BoxStream<'static, Bytes>) -> Response<Body> {
