@@ -75,7 +75,7 @@ pub async fn bootstrap(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
             api,
             &ns_info,
             None,
-            json!({"metadata": {"name": ns}, "spec": {}}),
+            json!({"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
         )
         .await?;
         namespace_defaults(api, ns, ca_pem).await?;

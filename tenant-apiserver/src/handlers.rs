@@ -93,7 +93,7 @@ fn random_suffix() -> String {
 fn tracks_generation(info: &ResourceInfo, obj: &Value) -> bool {
     !matches!(
         info.kind.as_str(),
-        "Namespace" | "Node" | "PersistentVolume" | "PersistentVolumeClaim" | "Event"
+        "Namespace" | "Node" | "PersistentVolume" | "PersistentVolumeClaim" | "Event" | "Service"
     ) && obj.get("spec").is_some()
 }
 
@@ -517,6 +517,12 @@ impl ApiServer {
             && let Some(o) = obj.as_object_mut()
         {
             o.remove("status");
+        }
+        if info.group.is_empty() && info.kind == "Namespace" {
+            // As kube-apiserver's namespace strategy: every namespace starts with the
+            // `kubernetes` finalizer, which the namespace controller removes once it is empty.
+            obj["spec"]["finalizers"] = json!(["kubernetes"]);
+            obj["status"] = json!({"phase": "Active"});
         }
         if tracks_generation(info, &obj) {
             object::metadata_mut(&mut obj)

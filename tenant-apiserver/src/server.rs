@@ -205,12 +205,12 @@ async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
 pub fn version_info() -> Value {
     json!({
         "major": "1",
-        "minor": "34",
+        "minor": "37",
         "emulationMajor": "1",
-        "emulationMinor": "34",
+        "emulationMinor": "37",
         "minCompatibilityMajor": "1",
-        "minCompatibilityMinor": "33",
-        "gitVersion": concat!("v1.34.0-warren.", env!("CARGO_PKG_VERSION")),
+        "minCompatibilityMinor": "36",
+        "gitVersion": concat!("v1.37.0-warren.", env!("CARGO_PKG_VERSION")),
         "gitCommit": "",
         "gitTreeState": "clean",
         "buildDate": "1970-01-01T00:00:00Z",
