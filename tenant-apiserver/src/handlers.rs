@@ -224,12 +224,8 @@ impl ApiServer {
             }
         }
         match obj.get("kind").and_then(Value::as_str) {
-            None | Some("") => {
-                return Err(ApiError::bad_request(format!(
-                    "Object 'Kind' is missing in '{}'",
-                    String::from_utf8_lossy(&body[..body.len().min(256)])
-                )));
-            }
+            // Built-in kinds default the kind from the URL, as kube-apiserver's typed decoding does.
+            None | Some("") => {}
             Some(k) if k == info.kind => {}
             Some(k) => {
                 return Err(ApiError::bad_request(format!(
@@ -239,6 +235,7 @@ impl ApiServer {
             }
         }
         obj["apiVersion"] = json!(expected_av);
+        obj["kind"] = json!(info.kind);
         if object::metadata_mut(&mut obj).is_none() {
             return Err(ApiError::bad_request(
                 "the object's metadata is not an object",
