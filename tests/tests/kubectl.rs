@@ -29,6 +29,24 @@ fn row(out: &str, name: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("no row {name:?} in:\n{out}"))
 }
 
+/// `s` without ANSI colour sequences (`ESC [ ... m`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -235,17 +253,19 @@ fn version_api_resources_api_versions_cluster_info() {
         "api-versions prints sorted group versions"
     );
 
+    // cluster-info colours its output even when it is not a terminal.
     let out = k.run(&["cluster-info"]);
     assert!(out.success(), "{out}");
+    let text = strip_ansi(&out.stdout);
     assert!(
-        out.stdout.contains(&format!(
-            "Kubernetes control plane is running at {}",
+        text.contains(&format!(
+            "Kubernetes control plane is running at {}\n",
             server.url()
         )),
         "{out}"
     );
     assert!(
-        out.stdout.contains("kubectl cluster-info dump"),
+        text.contains("kubectl cluster-info dump"),
         "cluster-info prints its hint:\n{out}"
     );
 }
