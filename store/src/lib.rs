@@ -13,8 +13,8 @@
 
 pub mod embedded;
 
-#[cfg(test)]
-mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -165,7 +165,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes `key` if its `mod_revision` is `expected`; returns the deletion's revision and
     /// the last value.
-    async fn delete(&self, key: &str, expected: Revision) -> Result<(Revision, KeyValue), StoreError>;
+    async fn delete(
+        &self,
+        key: &str,
+        expected: Revision,
+    ) -> Result<(Revision, KeyValue), StoreError>;
 
     /// Every event with a revision greater than `after`, in order, then live events as they
     /// happen. Fails with [`StoreError::Compacted`] if `after` is below the compaction revision.
