@@ -60,6 +60,10 @@ const META_FORMAT: &str = "format_version";
 /// The layout described in the module documentation.
 const FORMAT_VERSION: u64 = 1;
 
+/// The largest value accepted. A log record holds a value and its previous value, and redb
+/// refuses records over 3 GiB; the API layer's own limit is far lower.
+pub const MAX_VALUE_BYTES: usize = 512 << 20;
+
 /// At most this many events per log read of a catching-up watch.
 const REPLAY_CHUNK_EVENTS: usize = 512;
 /// At most about this many value bytes per log read of a catching-up watch.
@@ -216,6 +220,12 @@ impl EmbeddedStore {
     }
 
     async fn submit(&self, op: Op) -> Result<Applied, StoreError> {
+        if op.value_bytes() > MAX_VALUE_BYTES {
+            return Err(StoreError::Internal(format!(
+                "value of {} bytes exceeds the store's limit of {MAX_VALUE_BYTES}",
+                op.value_bytes()
+            )));
+        }
         let stopped = || StoreError::Unavailable("the store writer has stopped".into());
         let requests = self.requests.as_ref().ok_or_else(stopped)?;
         let (reply, answer) = oneshot::channel();
