@@ -70,7 +70,19 @@ pub(crate) fn validate(
                 stateful_set_update(spec, old_spec, errs);
             }
         }
-        ("batch", "Job") => job(spec, "spec", errs),
+        ("batch", "Job") => {
+            job(spec, "spec", errs);
+            if let Some(old_spec) = old_spec {
+                selector_immutable(spec, Some(old_spec), errs);
+                if spec.get("template") != old_spec.get("template") {
+                    errs.push(invalid_unquoted(
+                        "spec.template",
+                        "core.PodTemplateSpec{...}",
+                        FIELD_IMMUTABLE,
+                    ));
+                }
+            }
+        }
         ("batch", "CronJob") => cron_job(obj, spec, errs),
         ("rbac.authorization.k8s.io", "Role") => rules(obj, true, errs),
         ("rbac.authorization.k8s.io", "ClusterRole") => rules(obj, false, errs),
@@ -677,7 +689,7 @@ fn config_map(obj: &Value, old: Option<&Value>, errs: &mut Vec<FieldError>) {
 }
 
 /// Decodes a Secret's `data` value; kube-apiserver refuses undecodable ones while decoding.
-fn decode_secret_value(v: &Value) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_secret_value(v: &Value) -> Result<Vec<u8>, String> {
     let s = v.as_str().unwrap_or("");
     base64::engine::general_purpose::STANDARD
         .decode(s)
@@ -773,38 +785,59 @@ fn secret(obj: &Value, old: Option<&Value>, errs: &mut Vec<FieldError>) {
     immutable_data(obj, old, &["data"], errs);
 }
 
+/// `legacyValidateEvent` for core/v1 Events: an old-style event (no `eventTime`) names the
+/// namespace of its object (or `default` for a cluster-scoped one); a new-style event carries
+/// its reporting fields.
 fn core_event(obj: &Value, errs: &mut Vec<FieldError>) {
     let namespace = obj
         .get("metadata")
         .map(|m| str_of(m, "namespace"))
         .unwrap_or("");
     let null = Value::Null;
-    let involved = obj.get("involvedObject").unwrap_or(&null);
-    let involved_ns = str_of(involved, "namespace");
-    let mismatch = if involved_ns.is_empty() {
-        !namespace.is_empty() && namespace != "default"
-    } else {
-        namespace != involved_ns
-    };
-    // Events about cluster-scoped objects may be recorded in any namespace by new clients.
-    let cluster_scoped_involved = matches!(
-        str_of(involved, "kind"),
-        "Node" | "Namespace" | "PersistentVolume"
-    );
-    if mismatch && !(involved_ns.is_empty() && cluster_scoped_involved) {
+    let involved_ns = str_of(obj.get("involvedObject").unwrap_or(&null), "namespace");
+    let mismatch = |errs: &mut Vec<FieldError>| {
         errs.push(FieldError::invalid(
             "involvedObject.namespace",
             involved_ns,
             "does not match event.namespace",
         ));
+    };
+    if is_unset(obj, "eventTime") {
+        let matches = if involved_ns.is_empty() {
+            namespace.is_empty() || namespace == "default"
+        } else {
+            namespace == involved_ns
+        };
+        if !matches {
+            mismatch(errs);
+        }
+        return;
     }
-    let ty = str_of(obj, "type");
-    if !ty.is_empty() && ty != "Normal" && ty != "Warning" {
-        errs.push(FieldError::invalid(
-            "type",
-            "",
-            format!("has invalid value: {ty}"),
-        ));
+    if involved_ns.is_empty() && namespace != "default" && namespace != "kube-system" {
+        mismatch(errs);
+    }
+    let controller = str_of(obj, "reportingComponent");
+    if controller.is_empty() {
+        errs.push(FieldError::required("reportingComponent", ""));
+    }
+    for msg in is_qualified_name(controller) {
+        errs.push(FieldError::invalid("reportingComponent", controller, msg));
+    }
+    reporting_fields(obj, "message", errs);
+}
+
+/// The reporting fields both event APIs require of a new-style event.
+fn reporting_fields(obj: &Value, note_field: &str, errs: &mut Vec<FieldError>) {
+    for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
+        let v = str_of(obj, field);
+        if v.is_empty() {
+            errs.push(FieldError::required(field, ""));
+        } else if v.len() > limit {
+            errs.push(too_long(field, limit));
+        }
+    }
+    if str_of(obj, note_field).len() > 1024 {
+        errs.push(too_long(note_field, 1024));
     }
 }
 
@@ -828,17 +861,7 @@ fn events_v1_event(obj: &Value, errs: &mut Vec<FieldError>) {
             errs.push(FieldError::invalid("reportingController", controller, msg));
         }
     }
-    for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
-        let v = str_of(obj, field);
-        if v.is_empty() {
-            errs.push(FieldError::required(field, ""));
-        } else if v.len() > limit {
-            errs.push(too_long(field, limit));
-        }
-    }
-    if str_of(obj, "note").len() > 1024 {
-        errs.push(too_long("note", 1024));
-    }
+    reporting_fields(obj, "note", errs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1196,6 +1219,16 @@ mod tests {
                 "spec": {"template": {"spec": spec}}})
         };
         assert!(check("batch", "Job", job(Some("Never")), None).is_empty());
+        assert!(check("batch", "Job", job(Some("Never")), Some(job(Some("Never")))).is_empty());
+        assert_eq!(
+            check(
+                "batch",
+                "Job",
+                job(Some("OnFailure")),
+                Some(job(Some("Never")))
+            ),
+            vec!["spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable"]
+        );
         assert_eq!(
             check("batch", "Job", job(None), None),
             vec![
@@ -1385,6 +1418,13 @@ mod tests {
         let ev = json!({"metadata": {"name": "e.2", "namespace": "default"},
             "involvedObject": {"kind": "Node", "name": "n1"}, "type": "Normal"});
         assert!(check("", "Event", ev, None).is_empty());
+        let new_style = json!({"metadata": {"name": "e.3", "namespace": "kube-system"},
+            "involvedObject": {"kind": "Node", "name": "n1"}, "eventTime": "2024-01-01T00:00:00.000000Z",
+            "reportingComponent": "kubelet", "reportingInstance": "n1", "action": "Start"});
+        assert_eq!(
+            check("", "Event", new_style, None),
+            vec!["reason: Required value"]
+        );
         let v1 = json!({"metadata": {"name": "e", "namespace": "n"}, "eventTime": "2024-01-01T00:00:00.000000Z",
             "type": "Normal", "reportingController": "example.com/ctl", "reportingInstance": "i",
             "action": "Act", "reason": "Why"});

@@ -169,7 +169,11 @@ fn namespace(o: &mut Map<String, Value>) {
     if !name.is_empty() {
         child(child(o, "metadata"), "labels").insert(NAMESPACE_NAME_LABEL.into(), json!(name));
     }
-    set_default(spec_of(o), "finalizers", json!(["kubernetes"]));
+    // A new namespace (no status yet) starts with the `kubernetes` finalizer; on update the
+    // finalizers belong to the `finalize` subresource and are left alone.
+    if o.get("status").and_then(|s| s.get("phase")).is_none() {
+        set_default(spec_of(o), "finalizers", json!(["kubernetes"]));
+    }
     set_default(child(o, "status"), "phase", json!("Active"));
 }
 
@@ -766,6 +770,12 @@ mod tests {
         assert_eq!(ns["metadata"]["labels"][NAMESPACE_NAME_LABEL], "team-a");
         assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
         assert_eq!(ns["status"]["phase"], "Active");
+        let finalized = defaulted(
+            "",
+            "Namespace",
+            json!({"metadata": {"name": "team-a"}, "status": {"phase": "Terminating"}}),
+        );
+        assert!(finalized.get("spec").is_none());
 
         let s = defaulted(
             "",

@@ -527,11 +527,11 @@ pub(crate) const POD_UPDATABLE_FIELDS: &str = "`spec.containers[*].image`,`spec.
 /// as kube-apiserver defaults what it reads from storage.
 pub(crate) fn validate_pod_update(new: &Value, old: &Value, errs: &mut Vec<FieldError>) {
     let defaulted = |v: &Value| {
-        let mut spec = v.get("spec").cloned().unwrap_or(json!({}));
-        if let Some(m) = spec.as_object_mut() {
-            default_pod_spec(m);
+        let mut pod = v.clone();
+        if let Some(m) = pod.as_object_mut() {
+            default_pod(m);
         }
-        spec
+        pod.get("spec").cloned().unwrap_or(json!({}))
     };
     let new_spec = defaulted(new);
     let mut allowed = defaulted(old);
