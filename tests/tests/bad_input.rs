@@ -92,20 +92,50 @@ fn cm_json(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
-    let server = TestServer::start().expect("server starts");
-    let client = server.client().await.expect("client");
-    let probe = Probe {
-        client: client.clone(),
-    };
-    // One good object, so that "nothing changed" has something to compare.
-    let (code, _, _) = probe
-        .send(post(CONFIGMAPS, "application/json", cm_json("keep")))
-        .await;
-    assert_eq!(code, 201);
-    let before = snapshot(&client).await;
+/// A fresh server holding one configmap, and what it stored before the bad request.
+struct Fixture {
+    _server: TestServer,
+    client: kube::Client,
+    probe: Probe,
+    before: (BTreeMap<String, String>, Vec<String>),
+}
 
+impl Fixture {
+    async fn start() -> Fixture {
+        let server = TestServer::start().expect("server starts");
+        let client = server.client().await.expect("client");
+        let probe = Probe {
+            client: client.clone(),
+        };
+        // One good object, so that "nothing changed" has something to compare.
+        let (code, body, _) = probe
+            .send(post(CONFIGMAPS, "application/json", cm_json("keep")))
+            .await;
+        assert_eq!(code, 201, "{body}");
+        let before = snapshot(&client).await;
+        Fixture {
+            _server: server,
+            client,
+            probe,
+            before,
+        }
+    }
+
+    /// The server is still up and no data changed.
+    async fn finish(self) {
+        let readyz = Request::get("/readyz").body(Vec::new()).unwrap();
+        let (status, _, text) = raw_request(&self.client, readyz).await.expect("readyz");
+        assert_eq!(status.as_u16(), 200, "{text}");
+        assert_eq!(text, "ok");
+        let after = snapshot(&self.client).await;
+        assert_eq!(self.before, after, "a bad request changed the stored data");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_400() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // Malformed JSON.
     let body = probe
         .status(
@@ -124,7 +154,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         ),
         "{body}"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_yaml_is_400() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // Malformed YAML.
     let body = probe
         .status(
@@ -143,7 +179,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         ),
         "{body}"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_kind_for_the_url_is_400() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // Well-formed, but the wrong kind for the URL.
     let secret = serde_json::to_vec(&json!({
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "wrong"}
@@ -176,7 +218,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
             .starts_with("ConfigMap in version \"v1\" cannot be handled as a Deployment: "),
         "{body}"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configmap_name_too_long_is_422() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // Name too long (a ConfigMap name is a DNS-1123 subdomain: at most 253 characters).
     let long = "a".repeat(254);
     let body = probe
@@ -207,7 +255,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         causes[0]["message"],
         format!("Invalid value: \"{long}\": must be no more than 253 characters")
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_name_too_long_is_422() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // A namespace name is a DNS-1123 label: at most 63 characters.
     let long_ns = "n".repeat(64);
     let ns = serde_json::to_vec(&json!({
@@ -231,7 +285,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
                 .ends_with("must be no more than 63 characters")),
         "{body}"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_name_is_422() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // An invalid name.
     let body = probe
         .status(
@@ -248,7 +308,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         body["details"]["causes"][0]["field"], "metadata.name",
         "{body}"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_over_3_mib_is_413() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // A body over kube-apiserver's 3 MiB limit.
     let big = serde_json::to_vec(&json!({
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
@@ -263,7 +329,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         )
         .await;
     assert_eq!(message(&body), "Request entity too large: limit is 3145728");
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_resource_or_group_is_404() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // An unknown resource, and an unknown group.
     for path in [
         "/api/v1/namespaces/default/frobnicators",
@@ -296,7 +368,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         message(&body),
         "the server could not find the requested resource"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaced_object_in_missing_namespace_is_404() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // A namespaced object in a namespace that does not exist.
     let body = probe
         .status(
@@ -312,7 +390,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
     assert_eq!(message(&body), "namespaces \"nope\" not found");
     assert_eq!(body["details"]["name"], "nope", "{body}");
     assert_eq!(body["details"]["kind"], "namespaces", "{body}");
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_media_type_is_415() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // A media type the server does not decode.
     let body = probe
         .status(
@@ -335,7 +419,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
     ] {
         assert!(msg.contains(t), "{t} not listed: {body}");
     }
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_or_namespace_mismatch_is_400() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // The name in the body must match the URL; the namespace too.
     let put = Request::put(format!("{CONFIGMAPS}/keep"))
         .header("content-type", "application/json")
@@ -362,7 +452,13 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         message(&body),
         "the namespace of the provided object does not match the namespace sent on the request"
     );
+    fx.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_verb_is_405() {
+    let fx = Fixture::start().await;
+    let probe = &fx.probe;
     // A verb the resource does not support.
     let put_collection = Request::put(CONFIGMAPS)
         .header("content-type", "application/json")
@@ -373,12 +469,5 @@ async fn bad_requests_get_kube_apiserver_statuses_and_change_nothing() {
         message(&body),
         "the server does not allow this method on the requested resource"
     );
-
-    // Still up, and nothing changed.
-    let readyz = Request::get("/readyz").body(Vec::new()).unwrap();
-    let (status, _, text) = raw_request(&client, readyz).await.expect("readyz");
-    assert_eq!(status.as_u16(), 200);
-    assert_eq!(text, "ok");
-    let after = snapshot(&client).await;
-    assert_eq!(before, after, "bad requests changed the stored data");
+    fx.finish().await;
 }
