@@ -108,17 +108,17 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     let writer = tokio::spawn(write_until_failure(api.clone(), journal.clone()));
 
     // Remember a version part-way through: the resumed watch starts there.
-    let resume_at = eventually_async(DEADLINE, "20 acknowledged writes", || {
+    let resume_at = eventually_async(DEADLINE, "50 acknowledged writes", || {
         let journal = journal.clone();
         async move {
             let j = journal.lock().unwrap();
-            (j.acked.len() >= 20).then(|| (j.acked.len(), j.acked.last().unwrap().rv.unwrap()))
+            (j.acked.len() >= 50).then(|| (j.acked.len(), j.acked.last().unwrap().rv.unwrap()))
         }
     })
     .await;
-    eventually_async(DEADLINE, "60 acknowledged writes", || {
+    eventually_async(DEADLINE, "200 acknowledged writes", || {
         let journal = journal.clone();
-        async move { (journal.lock().unwrap().acked.len() >= 60).then_some(()) }
+        async move { (journal.lock().unwrap().acked.len() >= 200).then_some(()) }
     })
     .await;
     server.kill(); // SIGKILL while the writer is still sending
@@ -131,6 +131,10 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         (j.acked.clone(), j.in_flight.clone())
     };
     let max_seen = acked.iter().filter_map(|w| w.rv).max().unwrap();
+    eprintln!(
+        "killed after {} acknowledged writes (last resourceVersion {max_seen}); in flight: {in_flight:?}",
+        acked.len()
+    );
 
     let server = TestServer::start_in(dir.path()).expect("server restarts on the same data");
     let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
