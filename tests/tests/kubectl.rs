@@ -1341,3 +1341,17 @@ fn terminating_namespace_refuses_new_content() {
         "Error from server (NotFound): namespaces \"closing\" not found\n"
     );
 }
+
+#[test]
+fn health_endpoints_via_get_raw() {
+    let (_server, k) = start();
+    // Health endpoints, as `kubectl get --raw` shows them.
+    for path in ["/healthz", "/livez", "/readyz"] {
+        assert_eq!(k.ok(&["get", "--raw", path]), "ok", "{path}");
+    }
+    let verbose = k.ok(&["get", "--raw", "/readyz?verbose"]);
+    assert!(verbose.contains("[+]ping ok\n"), "{verbose}");
+    assert!(verbose.ends_with("readyz check passed\n"), "{verbose}");
+    let verbose = k.ok(&["get", "--raw", "/livez?verbose"]);
+    assert!(verbose.ends_with("livez check passed\n"), "{verbose}");
+}
