@@ -65,7 +65,11 @@ impl FieldErrorKind {
 
 impl FieldError {
     /// `field: Invalid value: "v": detail`.
-    pub fn invalid(field: impl Into<String>, value: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         FieldError {
             kind: FieldErrorKind::Invalid,
             field: field.into(),
@@ -76,16 +80,30 @@ impl FieldError {
 
     /// `field: Required value`.
     pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorKind::Required, field: field.into(), value: None, detail: detail.into() }
+        FieldError {
+            kind: FieldErrorKind::Required,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// `field: Forbidden: detail`.
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorKind::Forbidden, field: field.into(), value: None, detail: detail.into() }
+        FieldError {
+            kind: FieldErrorKind::Forbidden,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// `field: Unsupported value: "v": supported values: ...`.
-    pub fn not_supported(field: impl Into<String>, value: impl Into<String>, supported: &[&str]) -> Self {
+    pub fn not_supported(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        supported: &[&str],
+    ) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
         FieldError {
             kind: FieldErrorKind::NotSupported,
@@ -139,13 +157,22 @@ pub struct ApiError {
 /// The `group` and `kind` names kube-apiserver puts in `details` and messages: the resource
 /// (plural) qualified by group, e.g. `deployments.apps` or `configmaps`.
 pub fn qualified_resource(group: &str, plural: &str) -> String {
-    if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") }
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
 }
 
 impl ApiError {
     /// A plain error with a code and reason.
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 400 BadRequest.
@@ -158,7 +185,11 @@ impl ApiError {
         ApiError {
             code: 404,
             reason: "NotFound",
-            message: format!("{} \"{}\" not found", qualified_resource(group, plural), name),
+            message: format!(
+                "{} \"{}\" not found",
+                qualified_resource(group, plural),
+                name
+            ),
             details: Some(json!({"name": name, "group": group, "kind": plural})),
         }
     }
@@ -178,7 +209,11 @@ impl ApiError {
         ApiError {
             code: 409,
             reason: "AlreadyExists",
-            message: format!("{} \"{}\" already exists", qualified_resource(group, plural), name),
+            message: format!(
+                "{} \"{}\" already exists",
+                qualified_resource(group, plural),
+                name
+            ),
             details: Some(json!({"name": name, "group": group, "kind": plural})),
         }
     }
@@ -220,7 +255,11 @@ impl ApiError {
             .iter()
             .map(|e| json!({"reason": e.kind.cause_type(), "message": e.cause_message(), "field": e.field}))
             .collect();
-        let qualified_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         ApiError {
             code: 422,
             reason: "Invalid",
@@ -241,7 +280,11 @@ impl ApiError {
 
     /// 410 Expired: `too old resource version: 5 (12)`.
     pub fn gone(requested: i64, oldest: i64) -> Self {
-        Self::new(410, "Expired", format!("too old resource version: {requested} ({oldest})"))
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {requested} ({oldest})"),
+        )
     }
 
     /// 415 UnsupportedMediaType.
@@ -249,7 +292,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"
+            ),
         )
     }
 
@@ -258,13 +303,19 @@ impl ApiError {
         Self::new(
             406,
             "NotAcceptable",
-            format!("only the following media types are accepted: application/json, application/yaml (got {accept})"),
+            format!(
+                "only the following media types are accepted: application/json, application/yaml (got {accept})"
+            ),
         )
     }
 
     /// 413 RequestEntityTooLarge.
     pub fn too_large() -> Self {
-        Self::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: limit is 3145728",
+        )
     }
 
     /// 401 Unauthorized.

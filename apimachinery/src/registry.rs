@@ -34,7 +34,11 @@ pub struct ResourceInfo {
 impl ResourceInfo {
     /// `apps/v1` or `v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `DeploymentList`.
@@ -55,7 +59,11 @@ impl ResourceInfo {
     /// The storage key prefix of all objects of this resource, ending in `/`:
     /// `/registry/apps/deployments/` (core group: `/registry/core/pods/`).
     pub fn key_prefix(&self) -> String {
-        let group = if self.group.is_empty() { "core" } else { &self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
         format!("/registry/{group}/{}/", self.plural)
     }
 
@@ -92,7 +100,9 @@ impl Registry {
     /// A registry with the built-in resources.
     pub fn new() -> Self {
         let resources = builtin_resources().into_iter().map(Arc::new).collect();
-        Registry { resources: Arc::new(RwLock::new(resources)) }
+        Registry {
+            resources: Arc::new(RwLock::new(resources)),
+        }
     }
 
     /// All served resources, in registration order.
@@ -128,8 +138,16 @@ impl Registry {
 }
 
 /// The verbs of an ordinary read-write resource.
-pub const ALL_VERBS: &[&str] =
-    &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// The built-in resources.
 pub fn builtin_resources() -> Vec<ResourceInfo> {

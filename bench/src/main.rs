@@ -36,7 +36,12 @@ fn binary() -> PathBuf {
 fn start(dir: &Path) -> Result<Server> {
     let t0 = Instant::now();
     let mut child = Command::new(binary())
-        .args(["--data-dir", dir.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
+        .args([
+            "--data-dir",
+            dir.to_str().expect("utf-8 path"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("WARREN_LOG", "warn,tenant_apiserver=info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -53,7 +58,11 @@ fn start(dir: &Path) -> Result<Server> {
     }
     let ready_after = t0.elapsed();
     std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, kubeconfig: dir.join("admin.kubeconfig"), ready_after })
+    Ok(Server {
+        child,
+        kubeconfig: dir.join("admin.kubeconfig"),
+        ready_after,
+    })
 }
 
 async fn client(kubeconfig: &Path) -> Result<Client> {
@@ -64,14 +73,28 @@ async fn client(kubeconfig: &Path) -> Result<Client> {
 
 fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
-    Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS value")?
+        .parse()?)
 }
 
 fn cm(name: String) -> ConfigMap {
     ConfigMap {
-        metadata: ObjectMeta { name: Some(name), ..Default::default() },
-        data: Some([("key".to_string(), "value".repeat(8))].into_iter().collect()),
+        metadata: ObjectMeta {
+            name: Some(name),
+            ..Default::default()
+        },
+        data: Some(
+            [("key".to_string(), "value".repeat(8))]
+                .into_iter()
+                .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -87,13 +110,27 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
 }
 
 async fn create_namespace(client: &Client, name: &str) -> Result<()> {
-    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await?;
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
     Ok(())
 }
 
 /// Creates `count` ConfigMaps in `ns` with `workers` concurrent clients; returns creates/s.
-async fn create_many(client: &Client, ns: &str, prefix: &str, count: usize, workers: usize) -> Result<f64> {
+async fn create_many(
+    client: &Client,
+    ns: &str,
+    prefix: &str,
+    count: usize,
+    workers: usize,
+) -> Result<f64> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t0 = Instant::now();
@@ -108,7 +145,8 @@ async fn create_many(client: &Client, ns: &str, prefix: &str, count: usize, work
                 if i >= count {
                     return Ok::<_, kube::Error>(());
                 }
-                api.create(&PostParams::default(), &cm(format!("{prefix}-{i}"))).await?;
+                api.create(&PostParams::default(), &cm(format!("{prefix}-{i}")))
+                    .await?;
             }
         }));
     }
@@ -134,8 +172,16 @@ async fn main() -> Result<()> {
         let s = start(dir.path())?;
         warm.push(s.ready_after.as_secs_f64() * 1000.0);
     }
-    rows.push(("start to ready, first start (new PKI), median of 5".into(), format!("{:.1} ms", median(first)), "< 100 ms".into()));
-    rows.push(("start to ready, restart on existing data, median of 5".into(), format!("{:.1} ms", median(warm)), "< 100 ms".into()));
+    rows.push((
+        "start to ready, first start (new PKI), median of 5".into(),
+        format!("{:.1} ms", median(first)),
+        "< 100 ms".into(),
+    ));
+    rows.push((
+        "start to ready, restart on existing data, median of 5".into(),
+        format!("{:.1} ms", median(warm)),
+        "< 100 ms".into(),
+    ));
 
     let dir = tempfile::tempdir()?;
     let server = start(dir.path())?;
@@ -143,11 +189,19 @@ async fn main() -> Result<()> {
     let client = client(&server.kubeconfig).await?;
     // Idle: let start-up settle, then read the resident set.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    rows.push(("idle RSS after start".into(), format!("{:.1} MiB", rss_kib(pid)? as f64 / 1024.0), "< 30 MiB".into()));
+    rows.push((
+        "idle RSS after start".into(),
+        format!("{:.1} MiB", rss_kib(pid)? as f64 / 1024.0),
+        "< 30 MiB".into(),
+    ));
 
     create_namespace(&client, "bench").await?;
     let creates = create_many(&client, "bench", "c", 5000, workers).await?;
-    rows.push((format!("creates/s (ConfigMap, {workers} concurrent clients, 5000 objects)"), format!("{creates:.0}"), "≥ kube-apiserver on etcd".into()));
+    rows.push((
+        format!("creates/s (ConfigMap, {workers} concurrent clients, 5000 objects)"),
+        format!("{creates:.0}"),
+        "≥ kube-apiserver on etcd".into(),
+    ));
 
     // Gets.
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench");
@@ -166,7 +220,11 @@ async fn main() -> Result<()> {
     for t in tasks {
         t.await??;
     }
-    rows.push((format!("gets/s ({workers} concurrent clients)"), format!("{:.0}", total_gets as f64 / t0.elapsed().as_secs_f64()), "".into()));
+    rows.push((
+        format!("gets/s ({workers} concurrent clients)"),
+        format!("{:.0}", total_gets as f64 / t0.elapsed().as_secs_f64()),
+        "".into(),
+    ));
 
     // Lists of 1k and 10k objects.
     create_namespace(&client, "list1k").await?;
@@ -181,17 +239,28 @@ async fn main() -> Result<()> {
             let list = api.list(&ListParams::default()).await?;
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
             if list.items.len() != n {
-                bail!("list of {ns} returned {} items, expected {n}", list.items.len());
+                bail!(
+                    "list of {ns} returned {} items, expected {n}",
+                    list.items.len()
+                );
             }
         }
-        rows.push((format!("list of {n} ConfigMaps, median of 5"), format!("{:.1} ms", median(times)), "".into()));
+        rows.push((
+            format!("list of {n} ConfigMaps, median of 5"),
+            format!("{:.1} ms", median(times)),
+            "".into(),
+        ));
     }
 
     // Watch fan-out: 100 watchers, 50 updates; latency from write ack to delivery.
     create_namespace(&client, "watch").await?;
     let wapi: Api<ConfigMap> = Api::namespaced(client.clone(), "watch");
     let created = wapi.create(&PostParams::default(), &cm("w".into())).await?;
-    let start_rv = created.metadata.resource_version.clone().unwrap_or_default();
+    let start_rv = created
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap_or_default();
     let watchers = 100usize;
     let updates = 50usize;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
@@ -201,11 +270,17 @@ async fn main() -> Result<()> {
         let tx = tx.clone();
         let rv = start_rv.clone();
         handles.push(tokio::spawn(async move {
-            let mut stream = api.watch(&WatchParams::default().timeout(120), &rv).await?.boxed();
+            let mut stream = api
+                .watch(&WatchParams::default().timeout(120), &rv)
+                .await?
+                .boxed();
             let mut seen = 0;
             while let Some(ev) = stream.try_next().await? {
                 if let WatchEvent::Modified(o) = ev {
-                    let _ = tx.send((o.metadata.resource_version.unwrap_or_default(), Instant::now()));
+                    let _ = tx.send((
+                        o.metadata.resource_version.unwrap_or_default(),
+                        Instant::now(),
+                    ));
                     seen += 1;
                     if seen == updates {
                         break;
@@ -243,14 +318,28 @@ async fn main() -> Result<()> {
         let _ = h.await;
     }
     if lat.len() < watchers * updates {
-        bail!("only {} of {} watch deliveries arrived", lat.len(), watchers * updates);
+        bail!(
+            "only {} of {} watch deliveries arrived",
+            lat.len(),
+            watchers * updates
+        );
     }
     rows.push((
-        format!("watch fan-out, {watchers} watchers × {updates} updates: p50 / p99 write-to-delivery"),
-        format!("{:.2} ms / {:.2} ms", percentile(lat.clone(), 0.5), percentile(lat, 0.99)),
+        format!(
+            "watch fan-out, {watchers} watchers × {updates} updates: p50 / p99 write-to-delivery"
+        ),
+        format!(
+            "{:.2} ms / {:.2} ms",
+            percentile(lat.clone(), 0.5),
+            percentile(lat, 0.99)
+        ),
         "".into(),
     ));
-    rows.push(("RSS after the runs above (16k objects)".into(), format!("{:.1} MiB", rss_kib(pid)? as f64 / 1024.0), "".into()));
+    rows.push((
+        "RSS after the runs above (16k objects)".into(),
+        format!("{:.1} MiB", rss_kib(pid)? as f64 / 1024.0),
+        "".into(),
+    ));
 
     println!("| measure | result | target |\n|---|---|---|");
     for (m, r, t) in rows {
