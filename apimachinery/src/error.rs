@@ -269,11 +269,11 @@ impl ApiError {
     }
 
     /// 405 MethodNotAllowed.
-    pub fn method_not_allowed(method: &str) -> Self {
+    pub fn method_not_allowed(_method: &str) -> Self {
         ApiError {
             code: 405,
             reason: "MethodNotAllowed",
-            message: format!("{method} is not supported on this resource"),
+            message: "the server does not allow this method on the requested resource".into(),
             details: Some(json!({})),
         }
     }

@@ -105,6 +105,8 @@ pub enum BodyType {
     StrategicMergePatch,
     /// `application/apply-patch+yaml`
     ApplyPatch,
+    /// `application/vnd.kubernetes.protobuf` (what kubectl's typed clients send)
+    Protobuf,
 }
 
 /// Reads a `Content-Type` header.
@@ -122,6 +124,7 @@ pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
         "application/json-patch+json" => Ok(BodyType::JsonPatch),
         "application/strategic-merge-patch+json" => Ok(BodyType::StrategicMergePatch),
         "application/apply-patch+yaml" => Ok(BodyType::ApplyPatch),
+        "application/vnd.kubernetes.protobuf" => Ok(BodyType::Protobuf),
         _ => Err(ApiError::unsupported_media_type(ct)),
     }
 }
@@ -129,6 +132,8 @@ pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
 /// Decodes a JSON or YAML body into a JSON value, with kube-apiserver's error wording.
 pub fn decode_body(bytes: &[u8], ty: BodyType) -> Result<Value, ApiError> {
     match ty {
+        BodyType::Protobuf => warren_apimachinery::protobuf::decode(bytes)
+            .map_err(|e| ApiError::bad_request(e.to_string())),
         BodyType::Yaml | BodyType::ApplyPatch => {
             let text = std::str::from_utf8(bytes).map_err(|_| {
                 ApiError::bad_request("error converting YAML to JSON: invalid UTF-8")

@@ -202,37 +202,61 @@ impl ApiServer {
         body: &[u8],
     ) -> Result<Value, ApiError> {
         let ty = codec::body_type(ctx.content_type.as_deref())?;
-        if !matches!(ty, BodyType::Json | BodyType::Yaml) {
+        if !matches!(ty, BodyType::Json | BodyType::Yaml | BodyType::Protobuf) {
             return Err(ApiError::unsupported_media_type(
                 ctx.content_type.as_deref().unwrap_or(""),
             ));
         }
-        let mut obj = codec::decode_body(body, ty)?;
+        let mut obj = codec::decode_body(body, ty).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): {}",
+                info.kind, e.message
+            ))
+        })?;
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
             ));
         }
         let expected_av = info.api_version();
-        match obj.get("apiVersion").and_then(Value::as_str) {
-            None | Some("") => {}
-            Some(av) if av == expected_av => {}
-            Some(av) => {
-                return Err(ApiError::bad_request(format!(
-                    "the API version in the data ({av}) does not match the expected API version ({expected_av})"
-                )));
-            }
-        }
-        match obj.get("kind").and_then(Value::as_str) {
-            // Built-in kinds default the kind from the URL, as kube-apiserver's typed decoding does.
-            None | Some("") => {}
-            Some(k) if k == info.kind => {}
-            Some(k) => {
-                return Err(ApiError::bad_request(format!(
-                    "the kind in the data ({k}) does not match the expected kind ({})",
-                    info.kind
-                )));
-            }
+        let body_av = obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let body_kind = obj
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        // Built-in kinds default a missing apiVersion and kind from the URL, as kube-apiserver's
+        // typed decoding does; a different one is refused with its words.
+        let av_ok = body_av.is_empty() || body_av == expected_av;
+        let kind_ok = body_kind.is_empty() || body_kind == info.kind;
+        if !av_ok || !kind_ok {
+            let shown_kind = if body_kind.is_empty() {
+                info.kind.as_str()
+            } else {
+                body_kind.as_str()
+            };
+            let shown_av = if body_av.is_empty() {
+                expected_av.as_str()
+            } else {
+                body_av.as_str()
+            };
+            let why = if !av_ok {
+                format!(
+                    "the API version in the data ({shown_av}) does not match the expected API version ({expected_av})"
+                )
+            } else {
+                format!(
+                    "no kind \"{shown_kind}\" is registered for version \"{shown_av}\" at this endpoint"
+                )
+            };
+            return Err(ApiError::bad_request(format!(
+                "{shown_kind} in version \"{shown_av}\" cannot be handled as a {}: {why}",
+                info.kind
+            )));
         }
         obj["apiVersion"] = json!(expected_av);
         obj["kind"] = json!(info.kind);
@@ -526,6 +550,10 @@ impl ApiServer {
                 .expect("object")
                 .insert("generation".into(), json!(1));
         }
+        object::drop_empty_metadata(&mut obj);
+        if let Some(msg) = kinds::decoding_error(info, &obj) {
+            return Err(ApiError::bad_request(msg));
+        }
         kinds::apply_defaults(info, &mut obj);
         let name = object::name(&obj).to_string();
         let errors = kinds::validate(info, &obj, None);
@@ -627,6 +655,10 @@ impl ApiServer {
         sub: Option<&str>,
         dry: bool,
     ) -> Result<Value, WriteError> {
+        object::drop_empty_metadata(&mut new);
+        if let Some(msg) = kinds::decoding_error(info, &new) {
+            return Err(WriteError::Api(ApiError::bad_request(msg)));
+        }
         kinds::apply_defaults(info, &mut new);
         let errors = kinds::validate(info, &new, Some(old));
         if !errors.is_empty() {
@@ -1197,8 +1229,12 @@ impl DeleteOptions {
             opts.propagation = Some(p.clone());
         }
         if !body.iter().all(u8::is_ascii_whitespace) {
-            let v = codec::decode_body(body, BodyType::Json)
-                .or_else(|_| codec::decode_body(body, BodyType::Yaml))?;
+            let v = if body.starts_with(warren_apimachinery::protobuf::MAGIC) {
+                codec::decode_body(body, BodyType::Protobuf)?
+            } else {
+                codec::decode_body(body, BodyType::Json)
+                    .or_else(|_| codec::decode_body(body, BodyType::Yaml))?
+            };
             if let Some(g) = v.get("gracePeriodSeconds").and_then(Value::as_i64) {
                 opts.grace_period = Some(g);
             }

@@ -20,6 +20,30 @@ pub fn encode_for_store(obj: &Value) -> Vec<u8> {
     serde_json::to_vec(&o).expect("JSON values always serialize")
 }
 
+/// Drops empty or null `metadata` maps and lists (labels, annotations, finalizers,
+/// ownerReferences, managedFields), as Go's `omitempty` does on kube-apiserver's side.
+pub fn drop_empty_metadata(obj: &mut Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for f in [
+            "labels",
+            "annotations",
+            "finalizers",
+            "ownerReferences",
+            "managedFields",
+        ] {
+            let empty = match m.get(f) {
+                Some(Value::Null) => true,
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                _ => false,
+            };
+            if empty {
+                m.remove(f);
+            }
+        }
+    }
+}
+
 /// Sets `metadata.resourceVersion`.
 pub fn set_resource_version(obj: &mut Value, revision: Revision) {
     if let Some(m) = metadata_mut(obj) {

@@ -61,10 +61,12 @@ pub fn apply(
         BodyType::ApplyPatch => Err(ApiError::unsupported_media_type(
             "application/apply-patch+yaml",
         )),
-        BodyType::Json | BodyType::Yaml => Err(ApiError::unsupported_media_type(match ty {
-            BodyType::Yaml => "application/yaml",
-            _ => "application/json",
-        })),
+        BodyType::Json | BodyType::Yaml | BodyType::Protobuf => {
+            Err(ApiError::unsupported_media_type(match ty {
+                BodyType::Yaml => "application/yaml",
+                _ => "application/json",
+            }))
+        }
     }
 }
 

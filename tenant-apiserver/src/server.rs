@@ -117,13 +117,7 @@ impl ApiServer {
         // Anonymous paths first, as system:public-info-viewer allows.
         match route {
             Route::Version => return Ok(json_response(StatusCode::OK, &version_info())),
-            Route::Health => {
-                return Ok(bytes_response(
-                    StatusCode::OK,
-                    "text/plain; charset=utf-8",
-                    b"ok".to_vec(),
-                ));
-            }
+            Route::Health => return Ok(self.health(req.uri().path(), req.uri().query()).await),
             _ => {}
         }
         let Some(user) = user else {
@@ -172,6 +166,62 @@ impl ApiServer {
             }
             Route::NotFound | Route::Version | Route::Health => Err(ApiError::no_route()),
         }
+    }
+
+    /// `/healthz`, `/livez`, `/readyz` (and `/readyz/CHECK`, `?verbose`) as kube-apiserver
+    /// answers them: `ok`, or one `[+]check ok` line per check and `readyz check passed`.
+    async fn health(&self, path: &str, query: Option<&str>) -> Response<Body> {
+        let endpoint = path
+            .trim_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("healthz")
+            .to_string();
+        let only = path.trim_matches('/').split('/').nth(1).map(str::to_string);
+        let store_ok = self.store.current_revision().await.is_ok();
+        let mut checks: Vec<(&str, bool)> = vec![("ping", true), ("log", true), ("etcd", store_ok)];
+        if endpoint == "readyz" {
+            checks.push(("informer-sync", true));
+            checks.push(("shutdown", !self.cancel.is_cancelled()));
+        }
+        checks.push(("poststarthook/start-apiextensions-controllers", true));
+        if let Some(one) = only {
+            return match checks.iter().find(|(n, _)| *n == one) {
+                Some((_, true)) => {
+                    bytes_response(StatusCode::OK, "text/plain; charset=utf-8", b"ok".to_vec())
+                }
+                Some((_, false)) => bytes_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "text/plain; charset=utf-8",
+                    format!("internal server error: {one} failed\n").into_bytes(),
+                ),
+                None => error_response(&ApiError::no_route()),
+            };
+        }
+        let healthy = checks.iter().all(|(_, ok)| *ok);
+        let verbose = crate::request::parse_query(query).contains_key("verbose");
+        let code = if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        if !verbose && healthy {
+            return bytes_response(code, "text/plain; charset=utf-8", b"ok".to_vec());
+        }
+        let mut out = String::new();
+        for (name, ok) in &checks {
+            if *ok {
+                out.push_str(&format!("[+]{name} ok\n"));
+            } else {
+                out.push_str(&format!("[-]{name} failed: reason withheld\n"));
+            }
+        }
+        if healthy {
+            out.push_str(&format!("{endpoint} check passed\n"));
+        } else {
+            out.push_str(&format!("{endpoint} check failed\n"));
+        }
+        bytes_response(code, "text/plain; charset=utf-8", out.into_bytes())
     }
 
     fn metrics(&self) -> String {

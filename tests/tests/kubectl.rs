@@ -1026,7 +1026,7 @@ fn get_watch_sees_an_update_and_a_delete_by_another_command() {
 
     assert_eq!(
         k.ok(&["delete", "configmap", "watched"]),
-        "configmap \"watched\" deleted\n"
+        "configmap \"watched\" deleted from default namespace\n"
     );
     watch.wait_for_stdout(WAIT, "a DELETED row", |out| {
         table(out)
@@ -1171,11 +1171,11 @@ fn delete_with_and_without_wait_and_wait_for_delete() {
 
     assert_eq!(
         k.ok(&["delete", "configmap", "a"]),
-        "configmap \"a\" deleted\n"
+        "configmap \"a\" deleted from default namespace\n"
     );
     assert_eq!(
         k.ok(&["delete", "configmap", "b", "--wait=false"]),
-        "configmap \"b\" deleted\n"
+        "configmap \"b\" deleted from default namespace\n"
     );
     assert_eq!(
         k.fails(&["get", "configmap", "a"]),
@@ -1187,7 +1187,7 @@ fn delete_with_and_without_wait_and_wait_for_delete() {
     );
     assert_eq!(
         k.ok(&["delete", "deployment", "d"]),
-        "deployment.apps \"d\" deleted\n"
+        "deployment.apps \"d\" deleted from default namespace\n"
     );
 
     // An object with a finalizer is only marked for deletion; `wait --for=delete`
@@ -1196,7 +1196,7 @@ fn delete_with_and_without_wait_and_wait_for_delete() {
     k.ok_stdin(&["create", "-f", "-"], held);
     assert_eq!(
         k.ok(&["delete", "configmap", "held", "--wait=false"]),
-        "configmap \"held\" deleted\n"
+        "configmap \"held\" deleted from default namespace\n"
     );
     let marked = k.ok(&[
         "get",
