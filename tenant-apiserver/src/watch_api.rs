@@ -214,6 +214,15 @@ impl ApiServer {
                         },
                     ));
                 }
+                // History below the compaction revision is gone, even if the cache holds it.
+                let compacted = self
+                    .store
+                    .compacted_revision()
+                    .await
+                    .map_err(plain_store_error)?;
+                if rv < compacted {
+                    return Ok(error_stream(ApiError::gone(rv, compacted)));
+                }
                 match self.watch_cache.subscribe_after(rv) {
                     Ok(s) => (Some(s), rv),
                     Err(too_old) => {

@@ -85,11 +85,25 @@ impl TestServer {
 
     /// Starts a server on `data_dir` (kept by the caller, so a later server can reuse it).
     pub fn start_in(data_dir: &Path) -> Result<TestServer> {
+        Self::start_in_with(data_dir, &[])
+    }
+
+    /// Starts a server on a fresh temporary data dir with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Result<TestServer> {
+        let dir = TempDir::with_prefix("warren-test-")?;
+        let mut server = Self::start_in_with(dir.path(), args)?;
+        server._owned_dir = Some(dir);
+        Ok(server)
+    }
+
+    /// Starts a server on `data_dir` with extra command-line arguments.
+    pub fn start_in_with(data_dir: &Path, args: &[&str]) -> Result<TestServer> {
         let bin = binary("tenant-apiserver");
         let mut child = Command::new(&bin)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env(
                 "WARREN_LOG",
                 std::env::var("WARREN_LOG").unwrap_or_else(|_| "info".into()),

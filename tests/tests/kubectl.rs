@@ -1355,3 +1355,162 @@ fn health_endpoints_via_get_raw() {
     let verbose = k.ok(&["get", "--raw", "/livez?verbose"]);
     assert!(verbose.ends_with("livez check passed\n"), "{verbose}");
 }
+
+#[test]
+fn chunked_and_all_namespaces_listing() {
+    let (_server, k) = start();
+    k.ok(&["create", "namespace", "one"]);
+    k.ok(&["create", "namespace", "two"]);
+    for i in 0..7 {
+        let ns = if i % 2 == 0 { "one" } else { "two" };
+        k.ok(&["create", "configmap", &format!("cm-{i}"), "-n", ns]);
+        k.ok(&[
+            "label",
+            "configmap",
+            &format!("cm-{i}"),
+            "-n",
+            ns,
+            "set=chunks",
+        ]);
+    }
+    // kubectl pages with limit/continue; every object appears exactly once.
+    let out = k.ok(&[
+        "get",
+        "configmaps",
+        "-A",
+        "-l",
+        "set=chunks",
+        "--chunk-size=2",
+        "-o",
+        "name",
+    ]);
+    let mut names = lines(&out);
+    names.sort();
+    let want: Vec<String> = (0..7).map(|i| format!("configmap/cm-{i}")).collect();
+    assert_eq!(names, want, "{out}");
+
+    // --all-namespaces tables lead with a NAMESPACE column, one header for all pages.
+    let out = k.ok(&[
+        "get",
+        "configmaps",
+        "-A",
+        "-l",
+        "set=chunks",
+        "--chunk-size=3",
+    ]);
+    let t = table(&out);
+    assert_eq!(t[0], strs(&["NAMESPACE", "NAME", "DATA", "AGE"]), "{out}");
+    assert_eq!(t.len(), 8, "one header and seven rows:\n{out}");
+    for r in &t[1..] {
+        let i: usize = r[1].trim_start_matches("cm-").parse().unwrap();
+        assert_eq!(r[0], if i % 2 == 0 { "one" } else { "two" }, "{out}");
+        assert_eq!(r[2], "0", "{out}");
+    }
+}
+
+#[test]
+fn server_side_dry_run_changes_nothing() {
+    let (_server, k) = start();
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "configmap",
+            "dry",
+            "--from-literal=a=b",
+            "--dry-run=server"
+        ]),
+        "configmap/dry created (server dry run)\n"
+    );
+    assert_eq!(
+        k.fails(&["get", "configmap", "dry"]),
+        "Error from server (NotFound): configmaps \"dry\" not found\n"
+    );
+    // The dry-run answer is the object as it would be stored, defaults included.
+    let would_be = k.ok(&[
+        "create",
+        "deployment",
+        "dry",
+        "--image=nginx",
+        "--dry-run=server",
+        "-o",
+        "jsonpath={.spec.strategy.type} {.spec.revisionHistoryLimit}",
+    ]);
+    assert_eq!(would_be, "RollingUpdate 10");
+    assert_eq!(
+        k.fails(&["get", "deployment", "dry"]),
+        "Error from server (NotFound): deployments.apps \"dry\" not found\n"
+    );
+
+    k.ok(&["create", "configmap", "real", "--from-literal=a=b"]);
+    let out = k.ok(&["delete", "configmap", "real", "--dry-run=server"]);
+    assert!(out.ends_with("(server dry run)\n"), "{out}");
+    assert_eq!(
+        k.ok(&["get", "cm", "real", "-o", "jsonpath={.data.a}"]),
+        "b"
+    );
+    let out = k.ok(&["label", "configmap", "real", "x=y", "--dry-run=server"]);
+    assert_eq!(out, "configmap/real labeled (server dry run)\n");
+    assert_eq!(
+        k.ok(&["get", "cm", "real", "-o", "jsonpath={.metadata.labels}"]),
+        ""
+    );
+}
+
+#[test]
+fn describe_configmap_and_namespace() {
+    let (_server, k) = start();
+    k.ok(&["create", "namespace", "team-a"]);
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        "team-a",
+        "--from-literal=mode=fast",
+    ]);
+
+    // Namespaces carry the kubernetes.io/metadata.name label kube-apiserver sets.
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "namespace",
+            "team-a",
+            "-o",
+            "jsonpath={.metadata.labels}"
+        ]),
+        r#"{"kubernetes.io/metadata.name":"team-a"}"#
+    );
+
+    // describe also searches events by involvedObject field selectors.
+    let out = k.run(&["describe", "configmap", "settings", "-n", "team-a"]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stderr, "", "{out}");
+    assert!(
+        out.stdout.starts_with(
+            "Name:         settings\nNamespace:    team-a\nLabels:       <none>\nAnnotations:  <none>\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("\nData\n====\nmode:\n----\nfast\n"),
+        "{out}"
+    );
+    assert!(out.stdout.trim_end().ends_with("Events:  <none>"), "{out}");
+
+    let out = k.run(&["describe", "namespace", "team-a"]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stderr, "", "{out}");
+    for line in [
+        "Name:         team-a\n",
+        "Labels:       kubernetes.io/metadata.name=team-a\n",
+        "Annotations:  <none>\n",
+        "Status:       Active\n",
+        "No resource quota.\n",
+        "No LimitRange resource.\n",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "describe namespace lacks {line:?}:\n{out}"
+        );
+    }
+}
