@@ -471,3 +471,46 @@ async fn unsupported_verb_is_405() {
     );
     fx.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_name_is_422() {
+    let fx = Fixture::start().await;
+    let nameless = serde_json::to_vec(&json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {"a": "b"}}
+    }))
+    .unwrap();
+    let body = fx
+        .probe
+        .status(
+            post(CONFIGMAPS, "application/json", nameless),
+            422,
+            "Invalid",
+        )
+        .await;
+    assert_eq!(
+        message(&body),
+        "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required"
+    );
+    let causes = body["details"]["causes"].as_array().expect("causes");
+    assert_eq!(causes.len(), 1, "{body}");
+    assert_eq!(causes[0]["reason"], "FieldValueRequired", "{body}");
+    assert_eq!(causes[0]["field"], "metadata.name", "{body}");
+    fx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_body_over_3_mib_is_413() {
+    let fx = Fixture::start().await;
+    let big = serde_json::to_vec(&json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep"},
+        "data": {"blob": "y".repeat(3 * 1024 * 1024 + 1)}
+    }))
+    .unwrap();
+    let put = Request::put(format!("{CONFIGMAPS}/keep"))
+        .header("content-type", "application/json")
+        .body(big)
+        .unwrap();
+    let body = fx.probe.status(put, 413, "RequestEntityTooLarge").await;
+    assert_eq!(message(&body), "Request entity too large: limit is 3145728");
+    fx.finish().await;
+}

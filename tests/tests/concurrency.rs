@@ -138,3 +138,50 @@ async fn read_modify_write_gets_conflicts_and_loses_no_update() {
     assert!(conflicts >= CLIENTS - 1, "saw {conflicts} conflicts");
     eprintln!("{successes} successful updates, {conflicts} conflicts");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_name_admit_exactly_one() {
+    let server = TestServer::start().expect("server starts");
+    let mut apis = Vec::new();
+    for _ in 0..CLIENTS {
+        let client = server.client().await.expect("client");
+        apis.push(Api::<ConfigMap>::namespaced(client, "default"));
+    }
+    let barrier = Arc::new(Barrier::new(CLIENTS));
+    let mut tasks = Vec::new();
+    for (i, api) in apis.into_iter().enumerate() {
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let cm = ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some("same".into()),
+                    ..Default::default()
+                },
+                data: Some([("writer".to_string(), i.to_string())].into()),
+                ..Default::default()
+            };
+            barrier.wait().await;
+            api.create(&PostParams::default(), &cm).await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(cm) => winners.push(cm),
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 409, "{status:?}");
+                assert_eq!(status.reason, "AlreadyExists", "{status:?}");
+                assert_eq!(status.message, "configmaps \"same\" already exists");
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create of \"same\" succeeds");
+    let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
+    let stored = api.get("same").await.expect("get");
+    assert_eq!(
+        stored.data, winners[0].data,
+        "the stored object is the winner's"
+    );
+    assert_eq!(stored.metadata.uid, winners[0].metadata.uid);
+}
