@@ -1362,7 +1362,7 @@ fn chunked_and_all_namespaces_listing() {
     k.ok(&["create", "namespace", "one"]);
     k.ok(&["create", "namespace", "two"]);
     for i in 0..7 {
-        let ns = if i % 2 == 0 { "one" } else { "two" };
+        let ns = if i.is_multiple_of(2) { "one" } else { "two" };
         k.ok(&["create", "configmap", &format!("cm-{i}"), "-n", ns]);
         k.ok(&[
             "label",
@@ -1403,7 +1403,11 @@ fn chunked_and_all_namespaces_listing() {
     assert_eq!(t.len(), 8, "one header and seven rows:\n{out}");
     for r in &t[1..] {
         let i: usize = r[1].trim_start_matches("cm-").parse().unwrap();
-        assert_eq!(r[0], if i % 2 == 0 { "one" } else { "two" }, "{out}");
+        assert_eq!(
+            r[0],
+            if i.is_multiple_of(2) { "one" } else { "two" },
+            "{out}"
+        );
         assert_eq!(r[2], "0", "{out}");
     }
 }
