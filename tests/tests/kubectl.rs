@@ -1361,7 +1361,7 @@ fn chunked_and_all_namespaces_listing() {
     let (_server, k) = start();
     k.ok(&["create", "namespace", "one"]);
     k.ok(&["create", "namespace", "two"]);
-    for i in 0..7 {
+    for i in 0..7u32 {
         let ns = if i.is_multiple_of(2) { "one" } else { "two" };
         k.ok(&["create", "configmap", &format!("cm-{i}"), "-n", ns]);
         k.ok(&[
@@ -1402,7 +1402,7 @@ fn chunked_and_all_namespaces_listing() {
     assert_eq!(t[0], strs(&["NAMESPACE", "NAME", "DATA", "AGE"]), "{out}");
     assert_eq!(t.len(), 8, "one header and seven rows:\n{out}");
     for r in &t[1..] {
-        let i: usize = r[1].trim_start_matches("cm-").parse().unwrap();
+        let i: u32 = r[1].trim_start_matches("cm-").parse().unwrap();
         assert_eq!(
             r[0],
             if i.is_multiple_of(2) { "one" } else { "two" },
