@@ -51,30 +51,38 @@ struct Write {
 
 #[derive(Default)]
 struct Journal {
-    /// Acknowledged writes, in order.
+    /// Acknowledged writes of all writers, in the order the answers arrived.
     acked: Vec<Write>,
-    /// The write on the wire when the server died (it may or may not have been applied).
-    in_flight: Option<Write>,
+    /// Per writer, the write on the wire when the server died (it may or may not
+    /// have been applied).
+    in_flight: BTreeMap<usize, Write>,
 }
 
-/// Creates `d-N` objects and updates earlier ones, one request at a time, until a request fails.
-async fn write_until_failure(api: Api<ConfigMap>, journal: Arc<Mutex<Journal>>) {
+/// How many clients write at once (each on its own connection), so that the store's
+/// group commit is exercised too.
+const WRITERS: usize = 4;
+
+/// Writer `id` creates `w<id>-<step>` objects and updates its earlier ones, one request
+/// at a time, until a request fails.
+async fn write_until_failure(id: usize, api: Api<ConfigMap>, journal: Arc<Mutex<Journal>>) {
     let mut latest: BTreeMap<String, ConfigMap> = BTreeMap::new();
     for step in 1u64.. {
         let (name, update) = if step % 3 == 0 && !latest.is_empty() {
             let n = (step as usize / 3) % latest.len();
             (latest.keys().nth(n).unwrap().clone(), true)
         } else {
-            (format!("d-{step}"), false)
+            (format!("w{id}-{step}"), false)
         };
-        journal.lock().unwrap().in_flight = Some(Write {
-            name: name.clone(),
-            value: step,
-            rv: None,
-        });
+        journal.lock().unwrap().in_flight.insert(
+            id,
+            Write {
+                name: name.clone(),
+                value: step,
+                rv: None,
+            },
+        );
         let result = if update {
-            let current = latest[&name].clone();
-            let mut next = current;
+            let mut next = latest[&name].clone();
             next.data = Some([("value".to_string(), step.to_string())].into());
             api.replace(&name, &PostParams::default(), &next).await
         } else {
@@ -85,7 +93,7 @@ async fn write_until_failure(api: Api<ConfigMap>, journal: Arc<Mutex<Journal>>) 
             Ok(cm) => {
                 assert_eq!(value(&cm), step);
                 let mut j = journal.lock().unwrap();
-                j.in_flight = None;
+                j.in_flight.remove(&id);
                 j.acked.push(Write {
                     name: name.clone(),
                     value: step,
@@ -102,45 +110,55 @@ async fn write_until_failure(api: Api<ConfigMap>, journal: Arc<Mutex<Journal>>) 
 async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     let dir = TempDir::with_prefix("warren-durability-").unwrap();
     let mut server = TestServer::start_in(dir.path()).expect("server starts");
-    let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
 
     let journal = Arc::new(Mutex::new(Journal::default()));
-    let writer = tokio::spawn(write_until_failure(api.clone(), journal.clone()));
+    let mut writers = Vec::new();
+    for id in 0..WRITERS {
+        let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
+        writers.push(tokio::spawn(write_until_failure(id, api, journal.clone())));
+    }
 
     // Remember a version part-way through: the resumed watch starts there.
-    let resume_at = eventually_async(DEADLINE, "50 acknowledged writes", || {
+    let resume_rv = eventually_async(DEADLINE, "50 acknowledged writes", || {
         let journal = journal.clone();
         async move {
             let j = journal.lock().unwrap();
-            (j.acked.len() >= 50).then(|| (j.acked.len(), j.acked.last().unwrap().rv.unwrap()))
+            (j.acked.len() >= 50).then(|| j.acked.iter().filter_map(|w| w.rv).max().unwrap())
         }
     })
     .await;
-    eventually_async(DEADLINE, "200 acknowledged writes", || {
+    eventually_async(DEADLINE, "300 acknowledged writes", || {
         let journal = journal.clone();
-        async move { (journal.lock().unwrap().acked.len() >= 200).then_some(()) }
+        async move { (journal.lock().unwrap().acked.len() >= 300).then_some(()) }
     })
     .await;
-    server.kill(); // SIGKILL while the writer is still sending
-    tokio::time::timeout(DEADLINE, writer)
-        .await
-        .expect("writer stops once the server is gone")
-        .unwrap();
+    server.kill(); // SIGKILL while the writers are still sending
+    for writer in writers {
+        tokio::time::timeout(DEADLINE, writer)
+            .await
+            .expect("writer stops once the server is gone")
+            .unwrap();
+    }
     let (acked, in_flight) = {
         let j = journal.lock().unwrap();
-        (j.acked.clone(), j.in_flight.clone())
+        (
+            j.acked.clone(),
+            j.in_flight.values().cloned().collect::<Vec<_>>(),
+        )
     };
     let max_seen = acked.iter().filter_map(|w| w.rv).max().unwrap();
     eprintln!(
-        "killed after {} acknowledged writes (last resourceVersion {max_seen}); in flight: {in_flight:?}",
+        "killed after {} acknowledged writes (highest resourceVersion {max_seen}); in flight: {in_flight:?}",
         acked.len()
     );
+    let was_in_flight =
+        |name: &str, value: u64| in_flight.iter().any(|f| f.name == name && f.value == value);
 
     let server = TestServer::start_in(dir.path()).expect("server restarts on the same data");
     let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
 
     // Every acknowledged write is there: each object holds its last acknowledged value
-    // (or the in-flight write's, which may have been applied before the kill).
+    // (or an in-flight write's, which may have been applied before the kill).
     let mut last: BTreeMap<&str, &Write> = BTreeMap::new();
     for w in &acked {
         last.insert(&w.name, w);
@@ -157,9 +175,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         let cm = stored
             .get(*name)
             .unwrap_or_else(|| panic!("acknowledged object {name} is missing after restart"));
-        let in_flight_here = in_flight
-            .as_ref()
-            .is_some_and(|f| f.name == *name && f.value == value(cm));
+        let in_flight_here = was_in_flight(name, value(cm));
         assert!(
             value(cm) == w.value || in_flight_here,
             "{name}: stored value {} but the last acknowledged write was {} (in flight: {in_flight:?})",
@@ -170,10 +186,10 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
             assert_eq!(rv(cm), w.rv.unwrap(), "{name} keeps its resourceVersion");
         }
     }
-    for name in stored.keys() {
+    for (name, cm) in &stored {
         assert!(
-            last.contains_key(name.as_str()) || in_flight.as_ref().is_some_and(|f| &f.name == name),
-            "{name} was never written"
+            last.contains_key(name.as_str()) || was_in_flight(name, value(cm)),
+            "{name} was never acknowledged nor in flight"
         );
     }
 
@@ -182,19 +198,16 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         .create(&PostParams::default(), &config_map("after-restart", 0))
         .await
         .expect("create after restart");
+    let fresh_rv = rv(&fresh);
     assert!(
-        rv(&fresh) > max_seen,
-        "resourceVersion {} after restart is not above {max_seen}",
-        rv(&fresh)
+        fresh_rv > max_seen,
+        "resourceVersion {fresh_rv} after restart is not above {max_seen}"
     );
 
-    // A watch resumed from a version seen before the kill misses nothing after it and
-    // repeats nothing before it.
-    let (acked_before, resume_rv) = resume_at;
-    let want: Vec<u64> = acked[acked_before..]
-        .iter()
-        .map(|w| w.rv.unwrap())
-        .collect();
+    // A watch resumed from a version seen before the kill delivers every write after
+    // it, in order, and nothing at or before it.
+    let mut want: Vec<&Write> = acked.iter().filter(|w| w.rv.unwrap() > resume_rv).collect();
+    want.sort_by_key(|w| w.rv);
     let stream = api
         .watch(
             &WatchParams::default().labels(LABEL).timeout(20),
@@ -204,7 +217,6 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         .expect("resumed watch");
     let mut stream = std::pin::pin!(stream);
     let mut got: Vec<(String, u64, String, u64)> = Vec::new();
-    let fresh_rv = rv(&fresh);
     let collect = async {
         while let Some(ev) = stream.next().await {
             let (kind, obj) = match ev.expect("watch event") {
@@ -229,26 +241,30 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     tokio::time::timeout(DEADLINE, collect)
         .await
         .expect("the resumed watch reaches the write made after the restart");
-    let got_rvs: Vec<u64> = got.iter().map(|e| e.1).collect();
     assert!(
-        got_rvs.iter().all(|r| *r > resume_rv),
+        got.iter().all(|e| e.1 > resume_rv),
         "events at or before {resume_rv}: {got:?}"
     );
     assert!(
-        got_rvs.windows(2).all(|w| w[0] < w[1]),
+        got.windows(2).all(|w| w[0].1 < w[1].1),
         "out of order: {got:?}"
     );
-    for (w, rv) in acked[acked_before..].iter().zip(&want) {
+    for w in &want {
         let e = got
             .iter()
-            .find(|e| e.1 == *rv)
-            .unwrap_or_else(|| panic!("no event for acknowledged write {w:?}; got {got:?}"));
-        assert_eq!((e.2.as_str(), e.3), (w.name.as_str(), w.value), "{got:?}");
+            .find(|e| e.1 == w.rv.unwrap())
+            .unwrap_or_else(|| panic!("no event for acknowledged write {w:?}"));
+        assert_eq!((e.2.as_str(), e.3), (w.name.as_str(), w.value), "{e:?}");
+    }
+    for e in &got {
+        assert!(
+            want.iter().any(|w| w.rv == Some(e.1))
+                || was_in_flight(&e.2, e.3)
+                || e.2 == "after-restart",
+            "event for a write nobody made: {e:?}"
+        );
     }
     assert_eq!(got.last().unwrap().2, "after-restart");
-    // Nothing but the acknowledged writes, the in-flight one and the fresh create.
-    let allowed = want.len() + 1 + usize::from(in_flight.is_some());
-    assert!(got.len() <= allowed, "unexpected events: {got:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
