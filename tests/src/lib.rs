@@ -537,15 +537,21 @@ impl KubectlProcess {
 
     /// Waits until stdout satisfies `pred`, or panics after `deadline` showing the output.
     pub fn wait_for_stdout(&self, deadline: Duration, what: &str, pred: impl Fn(&str) -> bool) {
+        self.wait_for(deadline, what, || pred(&self.stdout()));
+    }
+
+    /// Waits until stderr satisfies `pred`, or panics after `deadline` showing the output.
+    pub fn wait_for_stderr(&self, deadline: Duration, what: &str, pred: impl Fn(&str) -> bool) {
+        self.wait_for(deadline, what, || pred(&self.stderr()));
+    }
+
+    fn wait_for(&self, deadline: Duration, what: &str, done: impl Fn() -> bool) {
         let end = Instant::now() + deadline;
-        loop {
-            let out = self.stdout();
-            if pred(&out) {
-                return;
-            }
+        while !done() {
             assert!(
                 Instant::now() < end,
-                "timed out after {deadline:?} waiting for {what}; stdout:\n{out}\nstderr:\n{}",
+                "timed out after {deadline:?} waiting for {what}; stdout:\n{}\nstderr:\n{}",
+                self.stdout(),
                 self.stderr()
             );
             std::thread::sleep(POLL_INTERVAL);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use warren_tests::{Kubectl, TestServer, columns, eventually};
+use warren_tests::{Kubectl, KubectlProcess, TestServer, columns, eventually};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -58,6 +58,19 @@ fn lines(out: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// Starts `kubectl wait --for=delete TARGET` and returns once it watches the object.
+/// (Had the object gone before kubectl's first look, it would exit silently; the
+/// request log at -v=6 shows when its watch is open.)
+fn wait_for_delete(k: &Kubectl, target: &[&str]) -> KubectlProcess {
+    let mut args = vec!["wait", "--for=delete", "--timeout=60s", "-v=6"];
+    args.extend_from_slice(target);
+    let wait = k.spawn(&args);
+    wait.wait_for_stderr(WAIT, "kubectl wait to open its watch", |err| {
+        err.contains("watch=true")
+    });
+    wait
 }
 
 fn start() -> (TestServer, Kubectl) {
@@ -1212,7 +1225,7 @@ fn delete_with_and_without_wait_and_wait_for_delete() {
     );
     assert_eq!(fin, "example.com/hold");
 
-    let wait = k.spawn(&["wait", "--for=delete", "configmap/held", "--timeout=60s"]);
+    let wait = wait_for_delete(&k, &["configmap/held"]);
     // The object stays while the finalizer is there.
     assert!(wait.stdout().is_empty());
     k.ok(&[
@@ -1226,8 +1239,8 @@ fn delete_with_and_without_wait_and_wait_for_delete() {
     wait.wait_for_stdout(WAIT, "wait --for=delete to report", |out| {
         out.contains("configmap/held condition met")
     });
-    let (_, err) = wait.kill();
-    assert_eq!(err, "");
+    let (out, err) = wait.kill();
+    assert_eq!(out, "configmap/held condition met\n", "{err}");
     assert_eq!(
         k.fails(&["get", "configmap", "held"]),
         "Error from server (NotFound): configmaps \"held\" not found\n"
@@ -1322,7 +1335,7 @@ fn terminating_namespace_refuses_new_content() {
         "error: failed to create configmap: configmaps \"late\" is forbidden: unable to create new content in namespace closing because it is being terminated\n"
     );
     // Releasing the finalizer lets the namespace controller finish.
-    let wait = k.spawn(&["wait", "--for=delete", "namespace/closing", "--timeout=60s"]);
+    let wait = wait_for_delete(&k, &["namespace/closing"]);
     k.ok(&[
         "patch",
         "configmap",
