@@ -12,7 +12,7 @@ as_root() {
 
 # --- Debian packages -----------------------------------------------------------------
 # The build needs a C toolchain (ring, the embedded store's dependencies) and pkg-config;
-# the tests need python3 with pip.
+# the tests need python3 with pip, and curl (HTTP/1.1 and HTTP/2 checks).
 apt_updated=0
 need_deb() {
     local missing=()
@@ -34,6 +34,7 @@ command -v pkg-config >/dev/null || need_deb pkg-config
 command -v python3 >/dev/null || need_deb python3 python3-pip
 python3 -m pip --version >/dev/null 2>&1 || need_deb python3-pip
 command -v kill >/dev/null || need_deb procps
+command -v curl >/dev/null || need_deb curl ca-certificates
 
 # --- Rust ----------------------------------------------------------------------------
 if ! command -v cargo >/dev/null; then
