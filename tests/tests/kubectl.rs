@@ -1544,3 +1544,29 @@ fn describe_configmap_and_namespace() {
         );
     }
 }
+
+#[test]
+fn generate_name_makes_unique_names() {
+    let (_server, k) = start();
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: gen-\n";
+    let mut names = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let out = k.ok_stdin(&["create", "-f", "-", "-o", "name"], manifest);
+        let name = out
+            .trim()
+            .strip_prefix("configmap/gen-")
+            .unwrap_or_else(|| panic!("{out}"));
+        // kube-apiserver appends five characters from its safe alphabet.
+        assert_eq!(name.len(), 5, "{out}");
+        assert!(
+            name.chars()
+                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
+            "{out}"
+        );
+        assert!(names.insert(name.to_string()), "{out} was generated twice");
+    }
+    let listed = lines(&k.ok(&["get", "configmaps", "-o", "name"]));
+    for n in &names {
+        assert!(listed.contains(&format!("configmap/gen-{n}")), "{listed:?}");
+    }
+}
