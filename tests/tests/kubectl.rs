@@ -1570,3 +1570,65 @@ fn generate_name_makes_unique_names() {
         assert!(listed.contains(&format!("configmap/gen-{n}")), "{listed:?}");
     }
 }
+
+#[test]
+fn api_resources_wide_shows_verbs_and_categories() {
+    let (_server, k) = start();
+    let out = k.run(&["api-resources", "-o", "wide"]);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        header(&out.stdout),
+        strs(&[
+            "NAME",
+            "SHORTNAMES",
+            "APIVERSION",
+            "NAMESPACED",
+            "KIND",
+            "VERBS",
+            "CATEGORIES"
+        ])
+    );
+    const ALL_VERBS: &str = "create,delete,deletecollection,get,list,patch,update,watch";
+    let rows = table(&out.stdout);
+    let find = |name: &str, version: &str| -> Vec<String> {
+        rows.iter()
+            .find(|r| r[0] == name && r.iter().any(|c| c == version))
+            .unwrap_or_else(|| panic!("no {name} {version} in:\n{}", out.stdout))
+            .clone()
+    };
+    for (name, version, verbs, category) in [
+        ("pods", "v1", ALL_VERBS, Some("all")),
+        ("configmaps", "v1", ALL_VERBS, None),
+        ("secrets", "v1", ALL_VERBS, None),
+        ("nodes", "v1", ALL_VERBS, None),
+        // kube-apiserver offers no deletecollection on namespaces.
+        (
+            "namespaces",
+            "v1",
+            "create,delete,get,list,patch,update,watch",
+            None,
+        ),
+        ("deployments", "apps/v1", ALL_VERBS, Some("all")),
+        ("replicasets", "apps/v1", ALL_VERBS, Some("all")),
+        ("statefulsets", "apps/v1", ALL_VERBS, Some("all")),
+        ("daemonsets", "apps/v1", ALL_VERBS, Some("all")),
+        ("jobs", "batch/v1", ALL_VERBS, Some("all")),
+        ("cronjobs", "batch/v1", ALL_VERBS, Some("all")),
+        (
+            "horizontalpodautoscalers",
+            "autoscaling/v2",
+            ALL_VERBS,
+            Some("all"),
+        ),
+    ] {
+        let r = find(name, version);
+        let (last, before) = r.split_last().unwrap();
+        match category {
+            Some(c) => {
+                assert_eq!(last, c, "{name}: {r:?}");
+                assert_eq!(before.last().unwrap(), verbs, "{name}: {r:?}");
+            }
+            None => assert_eq!(last, verbs, "{name}: {r:?}"),
+        }
+    }
+}
