@@ -514,3 +514,20 @@ async fn update_body_over_3_mib_is_413() {
     assert_eq!(message(&body), "Request entity too large: limit is 3145728");
     fx.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletecollection_of_namespaces_is_405() {
+    // kube-apiserver serves no deletecollection on namespaces: a DELETE of the
+    // collection must not remove every namespace.
+    let fx = Fixture::start().await;
+    let delete_all = Request::delete("/api/v1/namespaces")
+        .header("accept", "application/json")
+        .body(Vec::new())
+        .unwrap();
+    let body = fx.probe.status(delete_all, 405, "MethodNotAllowed").await;
+    assert_eq!(
+        message(&body),
+        "the server does not allow this method on the requested resource"
+    );
+    fx.finish().await;
+}

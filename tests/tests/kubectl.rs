@@ -1632,3 +1632,18 @@ fn api_resources_wide_shows_verbs_and_categories() {
         }
     }
 }
+
+#[test]
+fn system_namespaces_cannot_be_deleted() {
+    let (_server, k) = start();
+    for ns in ["default", "kube-system", "kube-public"] {
+        assert_eq!(
+            k.fails(&["delete", "namespace", ns, "--wait=false"]),
+            format!(
+                "Error from server (Forbidden): namespaces \"{ns}\" is forbidden: this namespace may not be deleted\n"
+            )
+        );
+        let out = k.ok(&["get", "namespace", ns]);
+        assert_eq!(row(&out, ns)[1], "Active", "{out}");
+    }
+}
