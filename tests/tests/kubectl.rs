@@ -926,6 +926,28 @@ fn wide_output_and_pod_field_selectors() {
         strs(&["nginx", "nginx:1.27", "app=web"]),
         "{out}"
     );
+    // generation follows spec changes only, not metadata changes.
+    let generation = || {
+        k.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.metadata.generation}",
+        ])
+    };
+    assert_eq!(generation(), "1");
+    k.ok(&["label", "deployment", "web", "team=blue"]);
+    k.ok(&["annotate", "deployment", "web", "note=x"]);
+    assert_eq!(generation(), "1", "metadata changes keep the generation");
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"replicas":3}}"#,
+    ]);
+    assert_eq!(generation(), "2", "a spec change bumps the generation");
 
     assert_eq!(
         k.ok(&[
@@ -1646,4 +1668,27 @@ fn system_namespaces_cannot_be_deleted() {
         let out = k.ok(&["get", "namespace", ns]);
         assert_eq!(row(&out, ns)[1], "Active", "{out}");
     }
+}
+
+#[test]
+fn scale_uses_the_scale_subresource() {
+    let (_server, k) = start();
+    k.ok(&["create", "deployment", "web", "--image=nginx"]);
+    assert_eq!(
+        k.ok(&["scale", "deployment", "web", "--replicas=3"]),
+        "deployment.apps/web scaled\n"
+    );
+    assert_eq!(
+        k.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+    let scale = k.ok(&[
+        "get",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/deployments/web/scale",
+    ]);
+    let scale: serde_json::Value = serde_json::from_str(&scale).expect("Scale JSON");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"]["replicas"], 3);
 }
