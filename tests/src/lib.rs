@@ -449,6 +449,15 @@ impl Kubectl {
         run_command(self.command(args), None).expect("kubectl runs")
     }
 
+    /// Runs `kubectl ARGS` with extra environment variables (e.g. `KUBE_EDITOR`).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> CmdOutput {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run_command(cmd, None).expect("kubectl runs")
+    }
+
     /// Runs `kubectl ARGS` with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &str) -> CmdOutput {
         run_command(self.command(args), Some(input)).expect("kubectl runs")

@@ -1692,3 +1692,24 @@ fn scale_uses_the_scale_subresource() {
     assert_eq!(scale["apiVersion"], "autoscaling/v1");
     assert_eq!(scale["spec"]["replicas"], 3);
 }
+
+#[test]
+fn edit_with_an_editor_script() {
+    let (_server, k) = start();
+    k.ok(&["create", "configmap", "conf", "--from-literal=mode=slow"]);
+    // kubectl edit runs $KUBE_EDITOR on a temporary file; sed stands in for a person.
+    let out = k.run_env(
+        &["edit", "configmap", "conf"],
+        &[("KUBE_EDITOR", "sed -i s/mode:\\ slow/mode:\\ fast/")],
+    );
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout, "configmap/conf edited\n", "{out}");
+    assert_eq!(
+        k.ok(&["get", "cm", "conf", "-o", "jsonpath={.data.mode}"]),
+        "fast"
+    );
+    // An edit that changes nothing is reported as such.
+    let out = k.run_env(&["edit", "configmap", "conf"], &[("KUBE_EDITOR", "true")]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stderr, "Edit cancelled, no changes made.\n", "{out}");
+}
