@@ -162,7 +162,12 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
             namespaced: b.namespaced,
             short_names: b.short_names.iter().map(|s| s.to_string()).collect(),
             categories: b.categories.iter().map(|s| s.to_string()).collect(),
-            verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
+            // Namespaces are the one built-in resource without deletecollection.
+            verbs: ALL_VERBS
+                .iter()
+                .filter(|v| !(b.plural == "namespaces" && **v == "deletecollection"))
+                .map(|s| s.to_string())
+                .collect(),
             subresources: b.subresources.iter().map(|s| s.to_string()).collect(),
         })
         .collect()

@@ -134,6 +134,16 @@ impl ApiServer {
         }
         let output = codec::negotiate(ctx.accept.as_deref())?;
         let is_watch = rp.legacy_watch || query_bool(&ctx.query, "watch");
+        if rp.subresource.as_deref() == Some("scale") {
+            let name = rp.name.as_deref().ok_or_else(ApiError::no_route)?;
+            return self.scale(&info, ns, name, &method, &ctx, &body).await;
+        }
+        if method == Method::DELETE
+            && rp.name.is_none()
+            && !info.verbs.iter().any(|v| v == "deletecollection")
+        {
+            return Err(ApiError::method_not_allowed(method.as_str()));
+        }
         match (&method, rp.name.as_deref(), rp.subresource.as_deref()) {
             (&Method::GET, None, None) if is_watch => {
                 self.watch(info, ns, None, &ctx, output).await
@@ -886,6 +896,14 @@ impl ApiServer {
         output: Output,
     ) -> Result<Response<Body>, ApiError> {
         let opts = DeleteOptions::parse(&ctx.query, body)?;
+        if info.group.is_empty()
+            && info.kind == "Namespace"
+            && matches!(name, "default" | "kube-system" | "kube-public")
+        {
+            return Err(ApiError::forbidden(format!(
+                "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+            )));
+        }
         let (obj, deleted) = self.delete_object(info, ns, name, &opts).await?;
         if deleted && !returns_deleted_object(info) {
             let uid = object::meta_str(&obj, "uid").unwrap_or_default();
@@ -1088,6 +1106,126 @@ impl ApiServer {
         );
         Ok(bytes_response(StatusCode::OK, ct, bytes))
     }
+}
+
+impl ApiServer {
+    /// The `scale` subresource (autoscaling/v1 Scale) of deployments, replicasets,
+    /// statefulsets and replicationcontrollers: GET reads it, PUT and PATCH set the parent's
+    /// `spec.replicas`.
+    async fn scale(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        method: &Method,
+        ctx: &RequestContext,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let dry = dry_run(&ctx.query)?;
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(&info.group, &info.plural, name));
+            };
+            let old = decode_stored(&current.value, current.mod_revision);
+            let scale = scale_of(&old);
+            let requested = match *method {
+                Method::GET => return Ok(json_response(StatusCode::OK, &scale)),
+                Method::PUT => {
+                    let ty = codec::body_type(ctx.content_type.as_deref())?;
+                    codec::decode_body(body, ty)?
+                }
+                Method::PATCH => {
+                    let ty = codec::body_type(ctx.content_type.as_deref())?;
+                    let ty = if ty == BodyType::StrategicMergePatch {
+                        BodyType::MergePatch
+                    } else {
+                        ty
+                    };
+                    crate::patch::apply(info, &scale, body, ty)?
+                }
+                _ => return Err(ApiError::method_not_allowed(method.as_str())),
+            };
+            if let Some(rv) = object::resource_version(&requested) {
+                if *method == Method::PUT && parse_rv(rv)? != current.mod_revision {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
+            }
+            let replicas = requested
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if replicas < 0 {
+                return Err(ApiError::invalid(
+                    "autoscaling",
+                    "Scale",
+                    name,
+                    &[FieldError::invalid(
+                        "spec.replicas",
+                        replicas.to_string(),
+                        "must be greater than or equal to 0",
+                    )],
+                ));
+            }
+            let mut new = old.clone();
+            new["spec"]["replicas"] = json!(replicas);
+            match self
+                .write_update(info, ns, name, &current, &old, new, None, dry)
+                .await
+            {
+                Ok(v) => return Ok(json_response(StatusCode::OK, &scale_of(&v))),
+                Err(WriteError::Conflict) => continue,
+                Err(WriteError::Api(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+}
+
+/// The autoscaling/v1 Scale view of a scalable object.
+fn scale_of(obj: &Value) -> Value {
+    let selector = obj
+        .pointer("/spec/selector")
+        .map(|sel| {
+            if sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some() {
+                warren_apimachinery::selectors::LabelSelector::from_label_selector_json(sel)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            } else {
+                // ReplicationControllers select with a plain map.
+                sel.as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default()
+            }
+        })
+        .unwrap_or_default();
+    let meta = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"],
+            "creationTimestamp": meta["creationTimestamp"],
+        },
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "status": {
+            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector,
+        },
+    })
 }
 
 /// Why a conditional write failed.
