@@ -1151,10 +1151,11 @@ impl ApiServer {
                 }
                 _ => return Err(ApiError::method_not_allowed(method.as_str())),
             };
-            if let Some(rv) = object::resource_version(&requested) {
-                if *method == Method::PUT && parse_rv(rv)? != current.mod_revision {
-                    return Err(ApiError::conflict(&info.group, &info.plural, name));
-                }
+            if let Some(rv) = object::resource_version(&requested)
+                && *method == Method::PUT
+                && parse_rv(rv)? != current.mod_revision
+            {
+                return Err(ApiError::conflict(&info.group, &info.plural, name));
             }
             let replicas = requested
                 .pointer("/spec/replicas")
