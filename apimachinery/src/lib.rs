@@ -12,6 +12,7 @@ pub mod error;
 pub mod kinds;
 pub mod protobuf;
 pub mod registry;
+pub mod schema;
 pub mod selectors;
 pub mod table;
 pub mod validation;

@@ -29,6 +29,11 @@ pub struct ResourceInfo {
     pub verbs: Vec<String>,
     /// Subresources served (`status`, `binding`, `scale`, `finalize`...).
     pub subresources: Vec<String>,
+    /// For a custom resource: the served version's entry of the CRD's `spec.versions`
+    /// (`schema.openAPIV3Schema`, `subresources`, `additionalPrinterColumns`...), with the CRD's
+    /// `spec.names`, `spec.scope` and `spec.group` copied in under `names`, `scope` and `group`
+    /// and the storage version under `storageVersion`. `None` for built-in kinds.
+    pub crd: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl ResourceInfo {
@@ -169,6 +174,7 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
                 .map(|s| s.to_string())
                 .collect(),
             subresources: b.subresources.iter().map(|s| s.to_string()).collect(),
+            crd: None,
         })
         .collect()
 }

@@ -2115,6 +2115,7 @@ mod tests {
             categories: vec![],
             verbs: vec![],
             subresources: vec![],
+            crd: None,
         }
     }
 

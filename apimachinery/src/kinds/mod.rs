@@ -352,6 +352,17 @@ pub static BUILTIN: &[BuiltinKind] = &[
         NONE,
         NONE,
     ),
+    // apiextensions.k8s.io/v1
+    kind(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        CLUSTER,
+        &["crd", "crds"],
+        &["api-extensions"],
+        STATUS,
+    ),
     // scheduling.k8s.io/v1
     kind(
         "scheduling.k8s.io",
@@ -535,7 +546,7 @@ mod tests {
                 b.plural
             );
         }
-        assert_eq!(BUILTIN.len(), 37);
+        assert_eq!(BUILTIN.len(), 38);
         let find = |g: &str, p: &str| {
             BUILTIN
                 .iter()
