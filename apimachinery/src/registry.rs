@@ -93,6 +93,7 @@ impl ResourceInfo {
 #[derive(Clone, Debug)]
 pub struct Registry {
     resources: Arc<RwLock<Vec<Arc<ResourceInfo>>>>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Registry {
@@ -107,7 +108,39 @@ impl Registry {
         let resources = builtin_resources().into_iter().map(Arc::new).collect();
         Registry {
             resources: Arc::new(RwLock::new(resources)),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
+    }
+
+    /// A counter bumped by every change of the served set (CRDs coming and going), so that
+    /// derived documents (discovery, OpenAPI) can be cached per generation.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Serves exactly `infos` for the custom resource `plural.group` (one per served version),
+    /// replacing what was served for it before. Versions are kept in kube-aware priority order
+    /// (`v2`, `v1`, `v1beta2`, `v1beta1`, `v1alpha1`, then others alphabetically).
+    pub fn set_custom(&self, group: &str, plural: &str, mut infos: Vec<ResourceInfo>) {
+        infos.sort_by(|a, b| compare_versions(&a.version, &b.version));
+        let mut all = self.resources.write().expect("registry lock");
+        let before: Vec<Arc<ResourceInfo>> = all
+            .iter()
+            .filter(|r| r.crd.is_some() && r.group == group && r.plural == plural)
+            .cloned()
+            .collect();
+        if before.len() == infos.len() && before.iter().zip(&infos).all(|(a, b)| **a == *b) {
+            return;
+        }
+        all.retain(|r| !(r.crd.is_some() && r.group == group && r.plural == plural));
+        all.extend(infos.into_iter().map(Arc::new));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Stops serving the custom resource `plural.group`.
+    pub fn remove_custom(&self, group: &str, plural: &str) {
+        self.set_custom(group, plural, Vec::new());
     }
 
     /// All served resources, in registration order.
@@ -139,6 +172,37 @@ impl Registry {
             }
         }
         out
+    }
+}
+
+/// Orders API versions as Kubernetes does (`k8s.io/apimachinery/pkg/version.CompareKubeAwareVersionStrings`):
+/// GA before beta before alpha, higher numbers first, anything not of the `vNbetaM` form last
+/// and alphabetically.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parse(v: &str) -> Option<(u64, u8, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let major: u64 = digits.parse().ok()?;
+        let tail = &rest[digits.len()..];
+        if tail.is_empty() {
+            return Some((major, 2, 0));
+        }
+        let (level, num) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        Some((major, level, num.parse().ok()?))
+    }
+    match (parse(a), parse(b)) {
+        (Some((ma, la, na)), Some((mb, lb, nb))) => {
+            (lb, mb, nb).cmp(&(la, ma, na)).then_with(|| a.cmp(b))
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
     }
 }
 
@@ -177,4 +241,39 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
             crd: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_like_kubernetes() {
+        let mut v = vec![
+            "v1alpha1",
+            "foo1",
+            "v1beta1",
+            "v2",
+            "v1",
+            "v1beta2",
+            "v10",
+            "v11alpha2",
+            "foo10",
+        ];
+        v.sort_by(|a, b| compare_versions(a, b));
+        assert_eq!(
+            v,
+            vec![
+                "v10",
+                "v2",
+                "v1",
+                "v1beta2",
+                "v1beta1",
+                "v11alpha2",
+                "v1alpha1",
+                "foo1",
+                "foo10"
+            ]
+        );
+    }
 }

@@ -198,6 +198,12 @@ impl ApiServer {
                 json_response(code, &table)
             }
             other => {
+                if info.crd.is_some() {
+                    let mut obj = obj.clone();
+                    crate::crds::present(info, &mut obj);
+                    let (ct, bytes) = codec::encode(&obj, other);
+                    return bytes_response(code, ct, bytes);
+                }
                 let (ct, bytes) = codec::encode(obj, other);
                 bytes_response(code, ct, bytes)
             }
@@ -564,9 +570,8 @@ impl ApiServer {
         if let Some(msg) = kinds::decoding_error(info, &obj) {
             return Err(ApiError::bad_request(msg));
         }
-        kinds::apply_defaults(info, &mut obj);
+        let errors = crate::crds::default_and_validate(info, &mut obj, None);
         let name = object::name(&obj).to_string();
-        let errors = kinds::validate(info, &obj, None);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&info.group, &info.kind, &name, &errors));
         }
@@ -669,8 +674,7 @@ impl ApiServer {
         if let Some(msg) = kinds::decoding_error(info, &new) {
             return Err(WriteError::Api(ApiError::bad_request(msg)));
         }
-        kinds::apply_defaults(info, &mut new);
-        let errors = kinds::validate(info, &new, Some(old));
+        let errors = crate::crds::default_and_validate(info, &mut new, Some(old));
         if !errors.is_empty() {
             return Err(WriteError::Api(ApiError::invalid(
                 &info.group,
@@ -966,6 +970,10 @@ impl ApiServer {
             }
             let mut new = old.clone();
             let mut mark = false;
+            if crate::crds::is_crd_resource(info) {
+                // Its objects go first (the cleanup finalizer is removed once they are gone).
+                crate::crds::prepare_delete(&mut new);
+            }
             let is_pod = info.group.is_empty() && info.kind == "Pod";
             if !object::finalizers(&old).is_empty() || pending_spec_finalizers(info, &old) {
                 mark = true;
@@ -1133,7 +1141,7 @@ impl ApiServer {
                 return Err(ApiError::not_found(&info.group, &info.plural, name));
             };
             let old = decode_stored(&current.value, current.mod_revision);
-            let scale = scale_of(&old);
+            let scale = scale_of(info, &old);
             let requested = match *method {
                 Method::GET => return Ok(json_response(StatusCode::OK, &scale)),
                 Method::PUT => {
@@ -1174,12 +1182,12 @@ impl ApiServer {
                 ));
             }
             let mut new = old.clone();
-            new["spec"]["replicas"] = json!(replicas);
+            set_path(&mut new, &scale_paths(info).0, json!(replicas));
             match self
                 .write_update(info, ns, name, &current, &old, new, None, dry)
                 .await
             {
-                Ok(v) => return Ok(json_response(StatusCode::OK, &scale_of(&v))),
+                Ok(v) => return Ok(json_response(StatusCode::OK, &scale_of(info, &v))),
                 Err(WriteError::Conflict) => continue,
                 Err(WriteError::Api(e)) => return Err(e),
             }
@@ -1188,8 +1196,71 @@ impl ApiServer {
     }
 }
 
+/// Where a scalable kind keeps its replicas: JSON pointers of the desired and observed counts
+/// and, for custom resources, of the label selector string (`spec.subresources.scale` of the
+/// CRD: `specReplicasPath`, `statusReplicasPath`, `labelSelectorPath`).
+fn scale_paths(info: &ResourceInfo) -> (String, String, Option<String>) {
+    let to_pointer = |p: &str| {
+        p.trim_start_matches('.')
+            .split('.')
+            .fold(String::new(), |acc, s| format!("{acc}/{s}"))
+    };
+    match info
+        .crd
+        .as_deref()
+        .and_then(|v| v.pointer("/subresources/scale"))
+    {
+        Some(scale) => {
+            let path = |k: &str| scale.get(k).and_then(Value::as_str).map(to_pointer);
+            (
+                path("specReplicasPath").unwrap_or_else(|| "/spec/replicas".into()),
+                path("statusReplicasPath").unwrap_or_else(|| "/status/replicas".into()),
+                path("labelSelectorPath"),
+            )
+        }
+        None => ("/spec/replicas".into(), "/status/replicas".into(), None),
+    }
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_path(obj: &mut Value, pointer: &str, value: Value) {
+    let mut cur = obj;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let map = cur.as_object_mut().expect("object");
+        if i + 1 == parts.len() {
+            map.insert((*part).to_string(), value);
+            return;
+        }
+        cur = map.entry((*part).to_string()).or_insert_with(|| json!({}));
+    }
+}
+
 /// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(obj: &Value) -> Value {
+fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
+    if info.crd.is_some() {
+        let (spec, status, selector) = scale_paths(info);
+        let meta = &obj["metadata"];
+        return json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+                "resourceVersion": meta["resourceVersion"],
+                "creationTimestamp": meta["creationTimestamp"],
+            },
+            "spec": {"replicas": obj.pointer(&spec).cloned().unwrap_or(json!(0))},
+            "status": {
+                "replicas": obj.pointer(&status).cloned().unwrap_or(json!(0)),
+                "selector": selector.and_then(|p| obj.pointer(&p).cloned()).unwrap_or(json!("")),
+            },
+        });
+    }
     let selector = obj
         .pointer("/spec/selector")
         .map(|sel| {

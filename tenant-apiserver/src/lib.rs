@@ -9,6 +9,7 @@
 
 pub mod codec;
 pub mod controllers;
+pub mod crds;
 pub mod discovery;
 pub mod filter;
 pub mod fuzzing;
@@ -149,6 +150,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     controllers::bootstrap(&api, &pki.ca_pem)
         .await
         .map_err(|e| StartError::Bootstrap(e.message))?;
+    crds::reconcile_all(&api)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.message))?;
+    tasks.spawn(crds::run(api.clone(), cancel.clone()));
     tasks.spawn(controllers::run_namespace_controller(
         api.clone(),
         pki.ca_pem.clone(),

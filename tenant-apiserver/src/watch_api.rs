@@ -63,7 +63,11 @@ impl Watcher {
                 self.sent_table_header = true;
                 t
             }
-            _ => obj.clone(),
+            _ => {
+                let mut obj = obj.clone();
+                crate::crds::present(&self.info, &mut obj);
+                obj
+            }
         };
         let mut bytes =
             serde_json::to_vec(&json!({"type": ty, "object": object})).unwrap_or_default();
