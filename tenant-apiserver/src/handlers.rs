@@ -29,6 +29,19 @@ pub struct RequestContext {
     pub content_type: Option<String>,
     /// The query parameters.
     pub query: HashMap<String, String>,
+    /// The `User-Agent` header (the default field manager is derived from it).
+    pub user_agent: Option<String>,
+    /// Warnings for the client, sent as `Warning: 299 - "..."` headers.
+    pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RequestContext {
+    /// Adds a warning for the client.
+    pub fn warn(&self, message: impl Into<String>) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(message.into());
+        }
+    }
 }
 
 /// How many times a write retries an optimistic-concurrency conflict it caused itself.

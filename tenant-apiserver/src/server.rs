@@ -148,6 +148,11 @@ impl ApiServer {
                     .get(header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
+                let user_agent = req
+                    .headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body = if matches!(
                     method,
                     Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -156,13 +161,23 @@ impl ApiServer {
                 } else {
                     Bytes::new()
                 };
+                let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
                 let ctx = crate::handlers::RequestContext {
                     user,
                     accept,
                     content_type,
                     query,
+                    user_agent,
+                    warnings: warnings.clone(),
                 };
-                self.serve_resource(method, rp, ctx, body).await
+                let mut resp = self.serve_resource(method, rp, ctx, body).await?;
+                for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+                    let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+                    if let Ok(v) = http::HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+                        resp.headers_mut().append(header::WARNING, v);
+                    }
+                }
+                Ok(resp)
             }
             Route::NotFound | Route::Version | Route::Health => Err(ApiError::no_route()),
         }
