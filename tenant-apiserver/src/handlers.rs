@@ -516,8 +516,25 @@ impl ApiServer {
         output: Output,
     ) -> Result<Response<Body>, ApiError> {
         let dry = dry_run(&ctx.query)?;
-        let mut obj = self.decode_object(info, ctx, body)?;
-        let meta = object::metadata_mut(&mut obj).expect("checked in decode_object");
+        let obj = self.decode_object(info, ctx, body)?;
+        let out = self.create_object(info, ns, ctx, obj, dry).await?;
+        Ok(self.respond(info, StatusCode::CREATED, &out, output))
+    }
+
+    /// Creates a decoded object (apiVersion and kind already checked): system metadata,
+    /// defaults, validation, admission, then the store. Returns the object as stored (or as it
+    /// would be, for a dry run).
+    pub(crate) async fn create_object(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        ctx: &RequestContext,
+        mut obj: Value,
+        dry: bool,
+    ) -> Result<Value, ApiError> {
+        let _ = ctx;
+        let meta = object::metadata_mut(&mut obj)
+            .ok_or_else(|| ApiError::bad_request("the object's metadata is not an object"))?;
         // Namespace: from the URL; a different one in the body is refused.
         if info.namespaced {
             let url_ns = ns.ok_or_else(ApiError::no_route)?;
@@ -597,7 +614,7 @@ impl ApiServer {
             crate::services::allocate(self, &mut obj, None).await?;
         }
         if dry {
-            return Ok(self.respond(info, StatusCode::CREATED, &obj, output));
+            return Ok(obj);
         }
         let key = info.key(ns, &name);
         let kv = self
@@ -606,7 +623,7 @@ impl ApiServer {
             .await
             .map_err(|e| store_error(e, info, &name))?;
         object::set_resource_version(&mut obj, kv.mod_revision);
-        Ok(self.respond(info, StatusCode::CREATED, &obj, output))
+        Ok(obj)
     }
 
     /// Update (PUT) of the main resource or a subresource. `obj` is the full new object.
