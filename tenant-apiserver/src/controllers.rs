@@ -232,7 +232,17 @@ async fn finalize_namespace(
         .unwrap_or_default();
     new["spec"]["finalizers"] = json!(finalizers);
     match api
-        .write_update(&info, None, ns, ns_kv, &old, new, Some("finalize"), false)
+        .write_update(
+            &info,
+            None,
+            ns,
+            ns_kv,
+            &old,
+            new,
+            Some("finalize"),
+            false,
+            None,
+        )
         .await
     {
         Ok(_) | Err(crate::handlers::WriteError::Conflict) => Ok(()),

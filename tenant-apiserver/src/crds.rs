@@ -123,7 +123,17 @@ pub async fn reconcile_all(api: &ApiServer) -> Result<(), ApiError> {
             let info = crd_info(api);
             let name = object::name(obj).to_string();
             match api
-                .write_update(&info, None, &name, kv, obj, new, Some("status"), false)
+                .write_update(
+                    &info,
+                    None,
+                    &name,
+                    kv,
+                    obj,
+                    new,
+                    Some("status"),
+                    false,
+                    None,
+                )
                 .await
             {
                 Ok(_) | Err(WriteError::Conflict) => {}
@@ -303,7 +313,7 @@ async fn cleanup(
     let crd_info = crd_info(api);
     let name = object::name(obj).to_string();
     match api
-        .write_update(&crd_info, None, &name, kv, obj, new, None, false)
+        .write_update(&crd_info, None, &name, kv, obj, new, None, false, None)
         .await
     {
         Ok(_) | Err(WriteError::Conflict) => Ok(()),

@@ -517,7 +517,10 @@ impl ApiServer {
     ) -> Result<Response<Body>, ApiError> {
         let dry = dry_run(&ctx.query)?;
         let obj = self.decode_object(info, ctx, body)?;
-        let out = self.create_object(info, ns, ctx, obj, dry).await?;
+        let manager = crate::managed::manager(ctx)?;
+        let out = self
+            .create_object(info, ns, ctx, obj, dry, Some(&manager))
+            .await?;
         Ok(self.respond(info, StatusCode::CREATED, &out, output))
     }
 
@@ -531,6 +534,7 @@ impl ApiServer {
         ctx: &RequestContext,
         mut obj: Value,
         dry: bool,
+        manager: Option<&str>,
     ) -> Result<Value, ApiError> {
         let _ = ctx;
         let meta = object::metadata_mut(&mut obj)
@@ -601,6 +605,9 @@ impl ApiServer {
             return Err(ApiError::bad_request(msg));
         }
         let errors = crate::crds::default_and_validate(info, &mut obj, None);
+        if let Some(manager) = manager {
+            crate::managed::record_update(info, None, &mut obj, manager, None);
+        }
         let name = object::name(&obj).to_string();
         if !errors.is_empty() {
             return Err(ApiError::invalid(&info.group, &info.kind, &name, &errors));
@@ -637,6 +644,7 @@ impl ApiServer {
         ctx: &RequestContext,
     ) -> Result<Value, ApiError> {
         let dry = dry_run(&ctx.query)?;
+        let manager = crate::managed::manager(ctx)?;
         let body_name = object::name(&obj).to_string();
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -672,7 +680,17 @@ impl ApiServer {
             let old = decode_stored(&current.value, current.mod_revision);
             let new = merge_for_update(info, &old, obj.clone(), sub)?;
             match self
-                .write_update(info, ns, name, &current, &old, new, sub, dry)
+                .write_update(
+                    info,
+                    ns,
+                    name,
+                    &current,
+                    &old,
+                    new,
+                    sub,
+                    dry,
+                    Some(&manager),
+                )
                 .await
             {
                 Ok(v) => return Ok(v),
@@ -699,12 +717,16 @@ impl ApiServer {
         mut new: Value,
         sub: Option<&str>,
         dry: bool,
+        manager: Option<&str>,
     ) -> Result<Value, WriteError> {
         object::drop_empty_metadata(&mut new);
         if let Some(msg) = kinds::decoding_error(info, &new) {
             return Err(WriteError::Api(ApiError::bad_request(msg)));
         }
         let errors = crate::crds::default_and_validate(info, &mut new, Some(old));
+        if let Some(manager) = manager {
+            crate::managed::record_update(info, Some(old), &mut new, manager, sub);
+        }
         if !errors.is_empty() {
             return Err(WriteError::Api(ApiError::invalid(
                 &info.group,
@@ -793,6 +815,7 @@ impl ApiServer {
         output: Output,
     ) -> Result<Response<Body>, ApiError> {
         let dry = dry_run(&ctx.query)?;
+        let manager = crate::managed::manager(ctx)?;
         let ty = codec::body_type(ctx.content_type.as_deref())?;
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
@@ -823,7 +846,17 @@ impl ApiServer {
             }
             let new = merge_for_update(info, &old, patched, sub)?;
             match self
-                .write_update(info, ns, name, &current, &old, new, sub, dry)
+                .write_update(
+                    info,
+                    ns,
+                    name,
+                    &current,
+                    &old,
+                    new,
+                    sub,
+                    dry,
+                    Some(&manager),
+                )
                 .await
             {
                 Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
@@ -1160,6 +1193,7 @@ impl ApiServer {
         body: &[u8],
     ) -> Result<Response<Body>, ApiError> {
         let dry = dry_run(&ctx.query)?;
+        let manager = crate::managed::manager(ctx)?;
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
             let current = self
@@ -1214,7 +1248,17 @@ impl ApiServer {
             let mut new = old.clone();
             set_path(&mut new, &scale_paths(info).0, json!(replicas));
             match self
-                .write_update(info, ns, name, &current, &old, new, None, dry)
+                .write_update(
+                    info,
+                    ns,
+                    name,
+                    &current,
+                    &old,
+                    new,
+                    None,
+                    dry,
+                    Some(&manager),
+                )
                 .await
             {
                 Ok(v) => return Ok(json_response(StatusCode::OK, &scale_of(info, &v))),

@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod filter;
 pub mod fuzzing;
 pub mod handlers;
+pub mod managed;
 pub mod object;
 pub mod openapi;
 pub mod patch;
