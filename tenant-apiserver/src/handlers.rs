@@ -817,6 +817,22 @@ impl ApiServer {
         let dry = dry_run(&ctx.query)?;
         let manager = crate::managed::manager(ctx)?;
         let ty = codec::body_type(ctx.content_type.as_deref())?;
+        if ty == BodyType::ApplyPatch {
+            return self
+                .apply_patch(info, ns, name, sub, ctx, body, output)
+                .await;
+        }
+        if ctx.query.contains_key("force") {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                &[FieldError::forbidden(
+                    "force",
+                    "may not be specified for non-apply patch",
+                )],
+            ));
+        }
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
             let current = self
@@ -857,6 +873,123 @@ impl ApiServer {
                     dry,
                     Some(&manager),
                 )
+                .await
+            {
+                Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
+                Err(WriteError::Conflict) if precondition.is_none() => continue,
+                Err(WriteError::Conflict) => {
+                    return Err(ApiError::conflict(&info.group, &info.plural, name));
+                }
+                Err(WriteError::Api(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::conflict(&info.group, &info.plural, name))
+    }
+
+    /// Server-side apply (`application/apply-patch+yaml`): merges the applied configuration
+    /// into the live object under the request's field manager; creates the object when it does
+    /// not exist.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_patch(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        ctx: &RequestContext,
+        body: &[u8],
+        output: Output,
+    ) -> Result<Response<Body>, ApiError> {
+        let dry = dry_run(&ctx.query)?;
+        let manager = match ctx.query.get("fieldManager").filter(|m| !m.is_empty()) {
+            Some(_) => crate::managed::manager(ctx)?,
+            None => {
+                return Err(ApiError::invalid(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    &[FieldError::required(
+                        "fieldManager",
+                        "is required for apply patch",
+                    )],
+                ));
+            }
+        };
+        let force = match ctx.query.get("force").map(String::as_str) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid boolean value for force: {other}"
+                )));
+            }
+        };
+        let config = codec::decode_body(body, BodyType::Yaml)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {}", e.message)))?;
+        if !config.is_object() {
+            return Err(ApiError::bad_request(
+                "error decoding YAML: the applied configuration is not an object",
+            ));
+        }
+        let expected_av = info.api_version();
+        let av = config
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+        if av.is_empty() || kind.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "Object 'Kind' is missing in '{}'",
+                String::from_utf8_lossy(body).trim()
+            )));
+        }
+        if av != expected_av || kind != info.kind {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{av}\" cannot be handled as a {}: the API version in the data ({av}) does not match the expected API version ({expected_av})",
+                info.kind
+            )));
+        }
+        let config_name = config
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if config_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({config_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let precondition = object::resource_version(&config)
+            .map(parse_rv)
+            .transpose()?;
+        let key = info.key(ns, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_error(e, info, name))?;
+            let Some(current) = current else {
+                if sub.is_some() || precondition.is_some() {
+                    return Err(ApiError::not_found(&info.group, &info.plural, name));
+                }
+                let obj = crate::managed::apply(info, None, &config, &manager, force, None)?;
+                match self.create_object(info, ns, ctx, obj, dry, None).await {
+                    Ok(out) => return Ok(self.respond(info, StatusCode::CREATED, &out, output)),
+                    // Created meanwhile: apply to it.
+                    Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if let Some(rv) = precondition
+                && rv != current.mod_revision
+            {
+                return Err(ApiError::conflict(&info.group, &info.plural, name));
+            }
+            let old = decode_stored(&current.value, current.mod_revision);
+            let applied = crate::managed::apply(info, Some(&old), &config, &manager, force, sub)?;
+            let new = merge_for_update(info, &old, applied, sub)?;
+            match self
+                .write_update(info, ns, name, &current, &old, new, sub, dry, None)
                 .await
             {
                 Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),

@@ -54,3 +54,20 @@ pub fn record_update(
 ) {
     let _ = (info, old, new, manager, subresource);
 }
+
+/// Server-side apply of `config` by `manager` to `live` (None: the object does not exist yet);
+/// returns the object to write, with `metadata.managedFields` updated. Conflicts with other
+/// managers are a 409 listing the fields, unless `force`.
+pub fn apply(
+    info: &ResourceInfo,
+    live: Option<&Value>,
+    config: &Value,
+    manager: &str,
+    force: bool,
+    subresource: Option<&str>,
+) -> Result<Value, ApiError> {
+    let _ = (info, live, config, manager, force, subresource);
+    Err(ApiError::unsupported_media_type(
+        "application/apply-patch+yaml",
+    ))
+}
