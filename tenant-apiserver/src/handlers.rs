@@ -294,6 +294,12 @@ impl ApiServer {
                 "the object's metadata is not an object",
             ));
         }
+        let raw = match ty {
+            BodyType::Json => crate::managed::RawBody::Json(body),
+            BodyType::Yaml => crate::managed::RawBody::Yaml(body),
+            _ => crate::managed::RawBody::None,
+        };
+        crate::managed::check_fields(info, ctx, raw, &mut obj)?;
         Ok(obj)
     }
 
@@ -844,7 +850,14 @@ impl ApiServer {
                 return Err(ApiError::not_found(&info.group, &info.plural, name));
             };
             let old = decode_stored(&current.value, current.mod_revision);
-            let patched = crate::patch::apply(info, &old, body, ty)?;
+            let mut patched = crate::patch::apply(info, &old, body, ty)?;
+            let raw = match ty {
+                BodyType::MergePatch | BodyType::StrategicMergePatch => {
+                    crate::managed::RawBody::Json(body)
+                }
+                _ => crate::managed::RawBody::None,
+            };
+            crate::managed::check_fields(info, ctx, raw, &mut patched)?;
             // A resourceVersion inside the patch is a precondition.
             let precondition = object::resource_version(&patched)
                 .map(parse_rv)
