@@ -481,3 +481,115 @@ mod crd {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crontab() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "crontabs.stable.example.com"},
+            "spec": {
+                "group": "stable.example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab", "listKind": "CronTabList"},
+                "versions": [
+                    {"name": "v1beta1", "served": true, "storage": false},
+                    {"name": "v1", "served": true, "storage": true},
+                ],
+            },
+        })
+    }
+
+    #[test]
+    fn accepted_names_establish_the_crd() {
+        let mut crd = crontab();
+        set_status(&mut crd, None);
+        let status = &crd["status"];
+        assert_eq!(status["acceptedNames"]["plural"], "crontabs");
+        assert_eq!(status["storedVersions"], json!(["v1"]));
+        let cond = |t: &str| {
+            status["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["type"] == t)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(cond("NamesAccepted")["status"], "True");
+        assert_eq!(cond("NamesAccepted")["reason"], "NoConflicts");
+        assert_eq!(cond("Established")["status"], "True");
+        assert_eq!(cond("Established")["reason"], "InitialNamesAccepted");
+        // Reconciling again changes nothing (no write storm).
+        let before = crd.clone();
+        set_status(&mut crd, None);
+        assert_eq!(crd, before);
+    }
+
+    #[test]
+    fn conflicting_names_are_not_established() {
+        let mut crd = crontab();
+        let conflict = (
+            "PluralConflict".to_string(),
+            "\"crontabs\" is already in use".to_string(),
+        );
+        set_status(&mut crd, Some(&conflict));
+        let conds = crd["status"]["conditions"].as_array().unwrap();
+        let names = conds.iter().find(|c| c["type"] == "NamesAccepted").unwrap();
+        assert_eq!(names["status"], "False");
+        assert_eq!(names["message"], "\"crontabs\" is already in use");
+        let est = conds.iter().find(|c| c["type"] == "Established").unwrap();
+        assert_eq!(est["status"], "False");
+        assert_eq!(est["reason"], "NotAccepted");
+    }
+
+    #[test]
+    fn delete_marks_with_the_cleanup_finalizer_once() {
+        let mut crd = crontab();
+        prepare_delete(&mut crd);
+        prepare_delete(&mut crd);
+        assert_eq!(crd["metadata"]["finalizers"], json!([CLEANUP_FINALIZER]));
+        let conds = crd["status"]["conditions"].as_array().unwrap();
+        assert!(
+            conds
+                .iter()
+                .any(|c| c["type"] == "Terminating" && c["status"] == "True")
+        );
+    }
+
+    #[test]
+    fn registry_serves_versions_in_priority_order() {
+        let registry = warren_apimachinery::registry::Registry::new();
+        let generation = registry.generation();
+        registry.set_custom(
+            "stable.example.com",
+            "crontabs",
+            crd::resource_infos(&crontab()),
+        );
+        assert!(registry.generation() > generation);
+        let gvs = registry.group_versions();
+        let (_, versions) = gvs.iter().find(|(g, _)| g == "stable.example.com").unwrap();
+        assert_eq!(versions, &vec!["v1".to_string(), "v1beta1".to_string()]);
+        let info = registry
+            .lookup("stable.example.com", "v1beta1", "crontabs")
+            .unwrap();
+        assert_eq!(info.crd.as_ref().unwrap()["storageVersion"], "v1");
+        // Setting the same again is not a change.
+        let generation = registry.generation();
+        registry.set_custom(
+            "stable.example.com",
+            "crontabs",
+            crd::resource_infos(&crontab()),
+        );
+        assert_eq!(registry.generation(), generation);
+        registry.remove_custom("stable.example.com", "crontabs");
+        assert!(
+            registry
+                .lookup("stable.example.com", "v1", "crontabs")
+                .is_none()
+        );
+    }
+}
