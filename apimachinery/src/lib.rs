@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod kinds;
+pub mod openapi;
 pub mod protobuf;
 pub mod registry;
 pub mod schema;
