@@ -134,8 +134,8 @@ impl ApiServer {
             Route::Groups => Ok(discovery::groups(&self, accept.as_deref())),
             Route::Group(g) => discovery::group(&self, &g),
             Route::GroupVersion(g, v) => discovery::group_version(&self, &g, &v),
-            Route::OpenApiV2 => Err(ApiError::no_route()),
-            Route::OpenApiV3(gv) => openapi::v3(&self, gv.as_deref()),
+            Route::OpenApiV2 => openapi::v2(&self, req.headers()),
+            Route::OpenApiV3(gv) => openapi::v3(&self, gv.as_deref(), &query, req.headers()),
             Route::Metrics => Ok(bytes_response(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
