@@ -1,7 +1,7 @@
 //! OpenAPI end to end: `kubectl explain` reads the v3 documents, `kubectl apply` fetches them
 //! and still works, and `/openapi/v2` and `/openapi/v3` answer as kube-apiserver does.
 
-use warren_tests::{Kubectl, TestServer};
+use warren_tests::{Kubectl, TestServer, eventually};
 
 fn start() -> (TestServer, Kubectl) {
     let server = TestServer::start().expect("server starts");
@@ -271,4 +271,59 @@ async fn v3_documents_are_cached_by_hash_and_etag() {
     )
     .await;
     assert_eq!(status, 406);
+}
+
+const CRONTAB_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A cron tab.
+        properties:
+          spec:
+            type: object
+            description: The cron spec.
+            properties:
+              cronSpec: {type: string, description: When to run.}
+              replicas: {type: integer}
+"#;
+
+#[test]
+fn explain_custom_resource_from_its_crd_schema() {
+    let (_server, k) = start();
+    k.ok_stdin(&["apply", "-f", "-"], CRONTAB_CRD);
+    k.ok(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=30s",
+        "crd/crontabs.stable.example.com",
+    ]);
+    // The registry serves the new kind once the CRD controller has seen it.
+    let out = eventually(
+        std::time::Duration::from_secs(30),
+        "kubectl explain crontab.spec",
+        || {
+            let out = k.run(&["explain", "crontab.spec"]);
+            out.success().then_some(out)
+        },
+    );
+    assert!(out.stdout.contains("KIND:       CronTab"), "{out}");
+    assert!(out.stdout.contains("The cron spec."), "{out}");
+    assert!(out.stdout.contains("cronSpec\t<string>"), "{out}");
+    assert!(out.stdout.contains("When to run."), "{out}");
+
+    let out = k.ok(&["explain", "crontabs"]);
+    assert!(out.contains("A cron tab."), "{out}");
+    assert!(out.contains("metadata\t<ObjectMeta>"), "{out}");
+    assert!(out.contains("apiVersion\t<string>"), "{out}");
 }
