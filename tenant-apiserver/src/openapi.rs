@@ -217,7 +217,7 @@ struct Documents {
 /// Documents of the last few resource lists (one per test server, or per CRD change).
 type CacheEntry = (Vec<Arc<ResourceInfo>>, Arc<Documents>);
 static CACHE: LazyLock<Mutex<Vec<CacheEntry>>> = LazyLock::new(|| Mutex::new(Vec::new()));
-const CACHE_ENTRIES: usize = 8;
+const CACHE_ENTRIES: usize = 4;
 
 fn documents(resources: &[Arc<ResourceInfo>]) -> Arc<Documents> {
     if let Ok(cache) = CACHE.lock()

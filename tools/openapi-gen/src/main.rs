@@ -637,12 +637,19 @@ fn add_tags(definitions: &mut Map<String, Value>, pb: &PbCrate) {
         collect_fields(pb, &module, message, properties, &mut fields, 0);
         for field in fields {
             let key = normalise(&field.rust_name);
-            if let Some(property) = properties
+            match properties
                 .iter_mut()
                 .find(|(k, _)| k.to_lowercase() == key)
                 .and_then(|(_, v)| v.as_object_mut())
             {
-                apply_tags(property, &field.tags);
+                Some(property) => apply_tags(property, &field.tags),
+                None if field.tags.iter().any(|(k, _)| is_schema_tag(k)) => {
+                    eprintln!(
+                        "openapi-gen: warning: {name}: tagged proto field {} has no JSON property",
+                        field.rust_name
+                    );
+                }
+                None => {}
             }
         }
     }
@@ -668,6 +675,14 @@ fn collect_fields<'a>(
             collect_fields(pb, module, embedded, properties, out, depth + 1);
         }
     }
+}
+
+/// Tags that become schema extensions.
+fn is_schema_tag(key: &str) -> bool {
+    matches!(
+        key,
+        "patchMergeKey" | "patchStrategy" | "listType" | "listMapKey" | "mapType" | "structType"
+    )
 }
 
 fn apply_tags(node: &mut Map<String, Value>, tags: &[(String, String)]) {
