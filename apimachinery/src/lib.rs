@@ -15,5 +15,6 @@ pub mod protobuf;
 pub mod registry;
 pub mod schema;
 pub mod selectors;
+pub mod strategic_merge;
 pub mod table;
 pub mod validation;

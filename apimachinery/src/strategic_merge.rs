@@ -1,0 +1,1057 @@
+//! Strategic merge patch (`application/strategic-merge-patch+json`), applied the way
+//! kube-apiserver applies it to built-in kinds.
+//!
+//! This follows the apply half of `k8s.io/apimachinery/pkg/util/strategicpatch` with the options
+//! the API server uses (parallel deletion lists merged, unmatched nulls ignored):
+//! - maps merge recursively; `null` deletes a key; scalars and lists without a patch strategy are
+//!   replaced by the patch's value;
+//! - lists whose field declares `x-kubernetes-patch-strategy: merge` merge: lists of objects by
+//!   `x-kubernetes-patch-merge-key` (containers by `name`, ports by `containerPort`...), lists of
+//!   scalars as a set union (finalizers);
+//! - the directives `$patch: replace|delete` (in maps and in list items), `$retainKeys`,
+//!   `$setElementOrder/<field>` and `$deleteFromPrimitiveList/<field>`;
+//! - the order of merged lists: `$setElementOrder` first, then the patch's order, then the live
+//!   order, interleaved as upstream does (including its use of Go's stable sort).
+//!
+//! Patch metadata comes from an OpenAPI [`Schema`] (the built-in definitions of
+//! [`crate::openapi`]); without a schema, or for a field the schema does not know, a field has no
+//! patch metadata: maps merge and lists are replaced.
+//!
+//! Errors carry upstream's messages (Go's `%v` rendering of maps included) and map to the Status
+//! kube-apiserver returns: malformed directives are 400, lists of lists 422, and everything
+//! else — a missing merge key, an unknown `$patch` value — is the 500 without a reason that
+//! kube-apiserver sends for errors it does not classify.
+//!
+//! Warren stores objects as JSON rather than decoding them into Go structs, so directive keys
+//! left in values copied from the patch (which upstream's typed decoding drops as unknown fields)
+//! are removed here.
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::schema::Schema;
+
+const DIRECTIVE_MARKER: &str = "$patch";
+const RETAIN_KEYS_DIRECTIVE: &str = "$retainKeys";
+const SET_ELEMENT_ORDER_PREFIX: &str = "$setElementOrder";
+const DELETE_FROM_PRIMITIVE_LIST_PREFIX: &str = "$deleteFromPrimitiveList";
+const DELETE_DIRECTIVE: &str = "delete";
+const REPLACE_DIRECTIVE: &str = "replace";
+const MERGE_DIRECTIVE: &str = "merge";
+const RETAIN_KEYS_STRATEGY: &str = "retainKeys";
+
+/// `mergepatch.ErrBadJSONDoc`.
+const ERR_BAD_JSON_DOC: &str = "invalid JSON document";
+/// `mergepatch.ErrNoListOfLists`.
+const ERR_NO_LIST_OF_LISTS: &str = "lists of lists are not supported";
+/// `mergepatch.ErrBadPatchFormatForPrimitiveList`.
+const ERR_BAD_PRIMITIVE_LIST: &str = "invalid patch format of primitive list";
+/// `mergepatch.ErrBadPatchFormatForRetainKeys`.
+const ERR_BAD_RETAIN_KEYS: &str = "invalid patch format of retainKeys";
+/// `mergepatch.ErrBadPatchFormatForSetElementOrderList`.
+const ERR_BAD_SET_ELEMENT_ORDER: &str = "invalid patch format of setElementOrder list";
+
+/// Why a strategic merge patch could not be applied. The message is upstream's; the variant says
+/// which Status kube-apiserver answers with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SmpError {
+    /// A malformed patch document or directive (`invalid patch format of retainKeys`...):
+    /// 400 BadRequest with this message.
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// A patch the server understands but cannot process (`lists of lists are not supported`):
+    /// 422 Invalid with the generic message, as kube-apiserver words it.
+    #[error("{0}")]
+    Unprocessable(&'static str),
+    /// Any other failure (`map: map[image:x] does not contain declared merge key: name`,
+    /// `unknown patch type: foo in map: ...`): kube-apiserver does not classify these, so they
+    /// reach the client as 500 with no reason and this message.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<SmpError> for ApiError {
+    fn from(err: SmpError) -> Self {
+        match err {
+            SmpError::BadRequest(message) => ApiError::bad_request(message),
+            SmpError::Unprocessable(_) => ApiError {
+                code: 422,
+                reason: "Invalid",
+                message: "the server rejected our request due to an error in our request".into(),
+                details: Some(Value::Object(Map::new())),
+            },
+            SmpError::Other(message) => ApiError::new(500, "", message),
+        }
+    }
+}
+
+type SmpResult<T> = Result<T, SmpError>;
+
+/// Applies the strategic merge patch `patch` to `original`, reading patch strategies and merge
+/// keys from `schema` (the kind's definition), as kube-apiserver does for built-in kinds.
+pub fn strategic_merge_patch(
+    original: &Value,
+    patch: &Value,
+    schema: Option<Schema<'_>>,
+) -> Result<Value, SmpError> {
+    let Value::Object(patch) = patch else {
+        return Err(SmpError::BadRequest(ERR_BAD_JSON_DOC));
+    };
+    let original = match original {
+        Value::Object(m) => m.clone(),
+        Value::Null => Map::new(),
+        _ => return Err(SmpError::BadRequest(ERR_BAD_JSON_DOC)),
+    };
+    merge_map(original, patch.clone(), Meta(schema)).map(Value::Object)
+}
+
+/// The patch metadata of one position in the object (upstream's `LookupPatchMeta`).
+#[derive(Clone, Copy, Debug)]
+struct Meta<'a>(Option<Schema<'a>>);
+
+impl<'a> Meta<'a> {
+    fn field(&self, key: &str) -> Option<Schema<'a>> {
+        let schema = self.0?;
+        schema
+            .property(key)
+            .or_else(|| schema.additional_properties())
+    }
+
+    /// The schema of a map-valued field and its patch strategies.
+    fn for_struct(&self, key: &str) -> (Meta<'a>, Vec<&'a str>) {
+        let field = self.field(key);
+        (
+            Meta(field),
+            field.map(|f| f.patch_strategies()).unwrap_or_default(),
+        )
+    }
+
+    /// The schema of a list field's items, its patch strategies and its merge key.
+    fn for_slice(&self, key: &str) -> (Meta<'a>, Vec<&'a str>, &'a str) {
+        let field = self.field(key);
+        (
+            Meta(field.and_then(|f| f.items())),
+            field.map(|f| f.patch_strategies()).unwrap_or_default(),
+            field.and_then(|f| f.patch_merge_key()).unwrap_or(""),
+        )
+    }
+
+    /// What upstream prints for the element type in "cannot merge lists without merge key".
+    fn kind_name(&self) -> &'static str {
+        match self.0 {
+            Some(s) if s.has_properties() => "struct",
+            Some(s) if s.additional_properties().is_some() => "map",
+            _ => "interface",
+        }
+    }
+}
+
+/// `extractRetainKeysPatchStrategy`: the strategy other than `retainKeys`.
+fn patch_strategy(strategies: &[&str]) -> SmpResult<String> {
+    match strategies {
+        [] => Ok(String::new()),
+        [one] if *one == RETAIN_KEYS_STRATEGY => Ok(String::new()),
+        [one] => Ok((*one).to_string()),
+        [a, b] if *a == RETAIN_KEYS_STRATEGY => Ok((*b).to_string()),
+        [a, b] if *b == RETAIN_KEYS_STRATEGY => Ok((*a).to_string()),
+        _ => Err(SmpError::Other(format!(
+            "unexpected patch strategy: [{}]",
+            strategies.join(" ")
+        ))),
+    }
+}
+
+fn merge_map(
+    mut original: Map<String, Value>,
+    mut patch: Map<String, Value>,
+    meta: Meta<'_>,
+) -> SmpResult<Map<String, Value>> {
+    if let Some(directive) = patch.get(DIRECTIVE_MARKER) {
+        return handle_directive_in_merge_map(directive.clone(), patch);
+    }
+    apply_retain_keys_directive(&mut original, &mut patch)?;
+    merge_set_element_order_lists(&mut original, &mut patch, meta)?;
+
+    for (key, patch_value) in patch {
+        let (is_delete_list, key) = if key.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX) {
+            (
+                true,
+                extract_key(&key, DELETE_FROM_PRIMITIVE_LIST_PREFIX)?.to_string(),
+            )
+        } else {
+            (false, key)
+        };
+
+        if patch_value.is_null() {
+            original.remove(&key);
+            continue;
+        }
+        let Some(original_value) = original.get_mut(&key) else {
+            if !is_delete_list {
+                set_from_patch(&mut original, key, patch_value);
+            }
+            continue;
+        };
+        if GoType::of(original_value) != GoType::of(&patch_value) {
+            if !is_delete_list {
+                set_from_patch(&mut original, key, patch_value);
+            }
+            continue;
+        }
+        match (original_value, patch_value) {
+            (Value::Object(original_map), Value::Object(patch_map)) => {
+                let (sub, strategies) = meta.for_struct(&key);
+                let strategy = patch_strategy(&strategies)?;
+                let merged = if strategy == REPLACE_DIRECTIVE {
+                    strip_directive_keys_map(patch_map)
+                } else {
+                    merge_map(std::mem::take(original_map), patch_map, sub)?
+                };
+                *original_map = merged;
+            }
+            (Value::Array(original_list), Value::Array(patch_list)) => {
+                let (sub, strategies, merge_key) = meta.for_slice(&key);
+                let strategy = patch_strategy(&strategies)?;
+                let merged = if strategy == MERGE_DIRECTIVE || is_delete_list {
+                    merge_slice(
+                        std::mem::take(original_list),
+                        patch_list,
+                        sub,
+                        merge_key,
+                        is_delete_list,
+                    )?
+                } else {
+                    patch_list.into_iter().map(strip_directive_keys).collect()
+                };
+                *original_list = merged;
+            }
+            (_, patch_value) => set_from_patch(&mut original, key, patch_value),
+        }
+    }
+    Ok(original)
+}
+
+/// Stores a value taken from the patch: nulls inside it dropped, objects carrying `$patch`
+/// removed (upstream's `discardNullValuesFromPatch` and `removeDirectives`).
+fn set_from_patch(original: &mut Map<String, Value>, key: String, mut value: Value) {
+    discard_null_values(&mut value);
+    match remove_directives(value) {
+        Some(value) => {
+            original.insert(key, strip_directive_keys(value));
+        }
+        None => {
+            original.remove(&key);
+        }
+    }
+}
+
+/// `handleDirectiveInMergeMap`: `$patch` in a map.
+fn handle_directive_in_merge_map(
+    directive: Value,
+    mut patch: Map<String, Value>,
+) -> SmpResult<Map<String, Value>> {
+    match directive.as_str() {
+        Some(REPLACE_DIRECTIVE) => {
+            patch.remove(DIRECTIVE_MARKER);
+            Ok(strip_directive_keys_map(patch))
+        }
+        Some(DELETE_DIRECTIVE) => Ok(Map::new()),
+        _ => Err(err_bad_patch_type(&directive, &patch)),
+    }
+}
+
+/// `applyRetainKeysDirective`: clears the keys of `original` missing from `$retainKeys`, after
+/// checking that every key the patch sets is listed.
+fn apply_retain_keys_directive(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+) -> SmpResult<()> {
+    let Some(retain) = patch.remove(RETAIN_KEYS_DIRECTIVE) else {
+        return Ok(());
+    };
+    let Value::Array(retain) = retain else {
+        return Err(SmpError::BadRequest(ERR_BAD_RETAIN_KEYS));
+    };
+    let listed = |k: &str| retain.iter().any(|v| v.as_str() == Some(k));
+    for (k, v) in patch.iter() {
+        if v.is_null()
+            || k.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX)
+            || k.starts_with(SET_ELEMENT_ORDER_PREFIX)
+        {
+            continue;
+        }
+        if !listed(k) {
+            return Err(SmpError::BadRequest(ERR_BAD_RETAIN_KEYS));
+        }
+    }
+    original.retain(|k, _| listed(k));
+    Ok(())
+}
+
+/// `extractKey`: the field name after `prefix/`.
+fn extract_key<'k>(key: &'k str, prefix: &str) -> SmpResult<&'k str> {
+    match key.split_once('/') {
+        Some((head, rest)) if head == prefix => Ok(rest),
+        _ if prefix == DELETE_FROM_PRIMITIVE_LIST_PREFIX => {
+            Err(SmpError::BadRequest(ERR_BAD_PRIMITIVE_LIST))
+        }
+        _ => Err(SmpError::BadRequest(ERR_BAD_SET_ELEMENT_ORDER)),
+    }
+}
+
+/// `mergePatchIntoOriginal`: merges each list that has a `$setElementOrder/<field>` directive
+/// together with it and orders the result; those lists leave the patch.
+fn merge_set_element_order_lists(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+    meta: Meta<'_>,
+) -> SmpResult<()> {
+    let keys: Vec<String> = patch
+        .keys()
+        .filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX))
+        .cloned()
+        .collect();
+    for key in keys {
+        let Some(order) = patch.remove(&key) else {
+            continue;
+        };
+        let Value::Array(order) = order else {
+            return Err(err_bad_arg_type("[]interface {}", &order));
+        };
+        let field = extract_key(&key, SET_ELEMENT_ORDER_PREFIX)?.to_string();
+        let original_list = match original.get(&field) {
+            Some(Value::Array(l)) => Some(l.clone()),
+            Some(other) => return Err(err_bad_arg_type("[]interface {}", other)),
+            None => None,
+        };
+        let patch_list = match patch.get(&field) {
+            Some(Value::Array(l)) => Some(l.clone()),
+            Some(other) => return Err(err_bad_arg_type("[]interface {}", other)),
+            None => None,
+        };
+        let (sub, strategies, merge_key) = meta.for_slice(&field);
+        let strategy = patch_strategy(&strategies)?;
+        validate_patch_with_set_order_list(
+            patch_list.as_deref().unwrap_or(&[]),
+            &order,
+            merge_key,
+        )?;
+        let merged = match (&original_list, patch_list) {
+            (Some(o), None) => o.clone(),
+            (None, Some(p)) => match remove_directives(Value::Array(p)) {
+                Some(Value::Array(p)) => p.into_iter().map(strip_directive_keys).collect(),
+                _ => continue,
+            },
+            (Some(o), Some(p)) => {
+                if strategy == MERGE_DIRECTIVE {
+                    merge_slice(o.clone(), p, sub, merge_key, false)?
+                } else {
+                    p.into_iter().map(strip_directive_keys).collect()
+                }
+            }
+            (None, None) => continue,
+        };
+        let (patch_items, server_only) = if merge_key.is_empty() {
+            partition_primitives(merged, &order)
+        } else {
+            partition_maps(merged, &order, merge_key)?
+        };
+        let original_list = original_list.unwrap_or_default();
+        let patch_list = match patch.get(&field) {
+            Some(Value::Array(l)) => l.as_slice(),
+            _ => &[],
+        };
+        let kind = slice_element_type(&[&original_list, patch_list])?;
+        let both = normalize_element_order(
+            patch_items,
+            server_only,
+            &order,
+            &original_list,
+            merge_key,
+            kind,
+        )?;
+        original.insert(field.clone(), Value::Array(both));
+        patch.remove(&field);
+    }
+    Ok(())
+}
+
+/// `validatePatchWithSetOrderList`: the patch list's items (deletions aside) appear in the
+/// `$setElementOrder` list, in the same relative order.
+fn validate_patch_with_set_order_list(
+    patch_list: &[Value],
+    order: &[Value],
+    merge_key: &str,
+) -> SmpResult<()> {
+    if order.is_empty() || patch_list.is_empty() {
+        return Ok(());
+    }
+    let non_delete: Vec<&Value> = if merge_key.is_empty() {
+        patch_list.iter().collect()
+    } else {
+        let mut keep = Vec::new();
+        for v in patch_list {
+            let Value::Object(m) = v else {
+                return Err(err_bad_arg_type("map[string]interface {}", v));
+            };
+            if m.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some(DELETE_DIRECTIVE) {
+                keep.push(v);
+            }
+        }
+        keep
+    };
+    let (mut patch_index, mut order_index) = (0, 0);
+    while patch_index < non_delete.len() && order_index < order.len() {
+        if non_delete[patch_index]
+            .as_object()
+            .is_some_and(|m| m.contains_key(DIRECTIVE_MARKER))
+        {
+            patch_index += 1;
+            continue;
+        }
+        if merge_key_value_equal(non_delete[patch_index], &order[order_index], merge_key)? {
+            patch_index += 1;
+        }
+        order_index += 1;
+    }
+    if patch_index < non_delete.len() && order_index >= order.len() {
+        return Err(SmpError::Other(format!(
+            "the order in patch list:\n{}\n doesn't match {SET_ELEMENT_ORDER_PREFIX} list:\n{}",
+            go_sprint(&Value::Array(patch_list.to_vec())),
+            go_sprint(&Value::Array(order.to_vec())),
+        )));
+    }
+    Ok(())
+}
+
+fn merge_key_value_equal(left: &Value, right: &Value, merge_key: &str) -> SmpResult<bool> {
+    if merge_key.is_empty() {
+        return Ok(left == right);
+    }
+    let Value::Object(l) = left else {
+        return Err(err_bad_arg_type("map[string]interface {}", left));
+    };
+    let Value::Object(r) = right else {
+        return Err(err_bad_arg_type("map[string]interface {}", right));
+    };
+    let Some(lv) = l.get(merge_key) else {
+        return Err(err_no_merge_key(l, merge_key));
+    };
+    let Some(rv) = r.get(merge_key) else {
+        return Err(err_no_merge_key(r, merge_key));
+    };
+    Ok(lv == rv)
+}
+
+/// `mergeSlice`: merges two lists of a field whose strategy is `merge` (or a deletion list).
+fn merge_slice(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    meta: Meta<'_>,
+    merge_key: &str,
+    is_delete_list: bool,
+) -> SmpResult<Vec<Value>> {
+    if original.is_empty() && patch.is_empty() {
+        return Ok(original);
+    }
+    let kind = slice_element_type(&[&original, &patch])?;
+    let (original, patch, merged) = if kind != GoType::Map {
+        if is_delete_list {
+            return Ok(original
+                .into_iter()
+                .filter(|v| !patch.contains(v))
+                .collect());
+        }
+        let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
+        for v in original.iter().chain(patch.iter()) {
+            if !merged.contains(v) {
+                merged.push(v.clone());
+            }
+        }
+        (original, patch, merged)
+    } else {
+        if merge_key.is_empty() {
+            return Err(SmpError::Other(format!(
+                "cannot merge lists without merge key for {}",
+                meta.kind_name()
+            )));
+        }
+        let (original, patch) = merge_slice_with_special_elements(original, patch, merge_key)?;
+        let merged =
+            merge_slice_without_special_elements(original.clone(), &patch, merge_key, meta)?;
+        (original, patch, merged)
+    };
+    let (patch_items, server_only) = if merge_key.is_empty() {
+        partition_primitives(merged, &patch)
+    } else {
+        partition_maps(merged, &patch, merge_key)?
+    };
+    normalize_element_order(patch_items, server_only, &patch, &original, merge_key, kind)
+}
+
+/// `mergeSliceWithSpecialElements`: applies `$patch: delete` items to `original`; a
+/// `$patch: replace` item makes the patch's plain items the whole list. Returns the new
+/// original and the patch's plain items.
+fn merge_slice_with_special_elements(
+    mut original: Vec<Value>,
+    patch: Vec<Value>,
+    merge_key: &str,
+) -> SmpResult<(Vec<Value>, Vec<Value>)> {
+    let mut plain = Vec::with_capacity(patch.len());
+    let mut replace = false;
+    for v in patch {
+        let Some(directive) = v.get(DIRECTIVE_MARKER) else {
+            plain.push(v);
+            continue;
+        };
+        match directive.as_str() {
+            Some(DELETE_DIRECTIVE) => {
+                let Some(key_value) = v.get(merge_key) else {
+                    return Err(err_no_merge_key(v.as_object().expect("map"), merge_key));
+                };
+                if let Some(i) = original.iter().position(|o| !o.is_object()) {
+                    return Err(SmpError::Other(format!("value for key {i} is not a map")));
+                }
+                original.retain(|o| o.get(merge_key) != Some(key_value));
+            }
+            Some(REPLACE_DIRECTIVE) => replace = true,
+            Some(MERGE_DIRECTIVE) => {
+                return Err(SmpError::Other(
+                    "merging lists cannot yet be specified in the patch".into(),
+                ));
+            }
+            _ => {
+                return Err(err_bad_patch_type(directive, v.as_object().expect("map")));
+            }
+        }
+    }
+    if replace {
+        return Ok((
+            plain.into_iter().map(strip_directive_keys).collect(),
+            Vec::new(),
+        ));
+    }
+    Ok((original, plain))
+}
+
+/// `mergeSliceWithoutSpecialElements`: merges each patch item into the original item with the
+/// same merge key, or appends it.
+fn merge_slice_without_special_elements(
+    mut original: Vec<Value>,
+    patch: &[Value],
+    merge_key: &str,
+    meta: Meta<'_>,
+) -> SmpResult<Vec<Value>> {
+    for v in patch {
+        let Value::Object(item) = v else {
+            return Err(err_bad_arg_type("map[string]interface {}", v));
+        };
+        let Some(key_value) = item.get(merge_key) else {
+            return Err(err_no_merge_key(item, merge_key));
+        };
+        let mut found = None;
+        for (i, o) in original.iter().enumerate() {
+            let Value::Object(o) = o else {
+                return Err(SmpError::Other(format!("value for key {i} is not a map")));
+            };
+            if o.get(merge_key) == Some(key_value) {
+                found = Some(i);
+                break;
+            }
+        }
+        match found {
+            Some(i) => {
+                let Value::Object(o) = std::mem::take(&mut original[i]) else {
+                    unreachable!("checked to be a map above");
+                };
+                original[i] = Value::Object(merge_map(o, item.clone(), meta)?);
+            }
+            None => original.push(strip_directive_keys(v.clone())),
+        }
+    }
+    Ok(original)
+}
+
+/// `partitionPrimitivesByPresentInList`.
+fn partition_primitives(list: Vec<Value>, by: &[Value]) -> (Vec<Value>, Vec<Value>) {
+    list.into_iter().partition(|v| by.contains(v))
+}
+
+/// `partitionMapsByPresentInList`.
+fn partition_maps(
+    list: Vec<Value>,
+    by: &[Value],
+    merge_key: &str,
+) -> SmpResult<(Vec<Value>, Vec<Value>)> {
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    for v in list {
+        let Value::Object(m) = &v else {
+            return Err(err_bad_arg_type("map[string]interface {}", &v));
+        };
+        let Some(key_value) = m.get(merge_key) else {
+            return Err(err_no_merge_key(m, merge_key));
+        };
+        let mut found = false;
+        for (i, b) in by.iter().enumerate() {
+            let Value::Object(b) = b else {
+                return Err(SmpError::Other(format!("value for key {i} is not a map")));
+            };
+            if b.get(merge_key) == Some(key_value) {
+                found = true;
+                break;
+            }
+        }
+        if found {
+            inside.push(v);
+        } else {
+            outside.push(v);
+        }
+    }
+    Ok((inside, outside))
+}
+
+/// `normalizeElementOrder`: sorts the patch items by `patch_order` and the server-only items by
+/// `server_order`, then interleaves them.
+fn normalize_element_order(
+    patch: Vec<Value>,
+    server_only: Vec<Value>,
+    patch_order: &[Value],
+    server_order: &[Value],
+    merge_key: &str,
+    kind: GoType,
+) -> SmpResult<Vec<Value>> {
+    let patch = normalize_slice_order(patch, patch_order, merge_key, kind)?;
+    let server_only = normalize_slice_order(server_only, server_order, merge_key, kind)?;
+    Ok(merge_sorted_slice(
+        server_only,
+        patch,
+        server_order,
+        merge_key,
+        kind,
+    ))
+}
+
+/// `normalizeSliceOrder`.
+fn normalize_slice_order(
+    to_sort: Vec<Value>,
+    order: &[Value],
+    merge_key: &str,
+    kind: GoType,
+) -> SmpResult<Vec<Value>> {
+    let (mut to_sort, to_delete) = if kind == GoType::Map {
+        for v in to_sort.iter().chain(order) {
+            let Value::Object(m) = v else {
+                return Err(err_bad_arg_type("map[string]interface {}", v));
+            };
+            if !m.contains_key(merge_key) {
+                return Err(err_no_merge_key(m, merge_key));
+            }
+        }
+        to_sort.into_iter().partition::<Vec<Value>, _>(|v| {
+            v.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some(DELETE_DIRECTIVE)
+        })
+    } else {
+        (to_sort, Vec::new())
+    };
+    go_sort::slice_stable(&mut to_sort, |a, b| {
+        match (
+            index_of(order, a, merge_key, kind),
+            index_of(order, b, merge_key, kind),
+        ) {
+            (Some(ia), Some(ib)) => ia < ib,
+            _ => true,
+        }
+    });
+    to_sort.extend(to_delete);
+    Ok(to_sort)
+}
+
+/// `mergeSortedSlice`: inserts the items of `left` into `right`, keeping both relative orders and
+/// placing a `left` item first only when the live order says it comes before.
+fn merge_sorted_slice(
+    left: Vec<Value>,
+    right: Vec<Value>,
+    server_order: &[Value],
+    merge_key: &str,
+    kind: GoType,
+) -> Vec<Value> {
+    let less = |l: &Value, r: &Value| match (
+        index_of(server_order, l, merge_key, kind),
+        index_of(server_order, r, merge_key, kind),
+    ) {
+        (Some(li), Some(ri)) => li < ri,
+        _ => false,
+    };
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => less(l, r),
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        out.extend(next);
+    }
+    out
+}
+
+/// `index`: the position of `value` in `list`, by merge key for maps.
+fn index_of(list: &[Value], value: &Value, merge_key: &str, kind: GoType) -> Option<usize> {
+    if kind == GoType::Map {
+        fn key_of<'v>(v: &'v Value, merge_key: &str) -> Option<&'v Value> {
+            v.as_object().and_then(|m| m.get(merge_key))
+        }
+        let wanted = key_of(value, merge_key);
+        list.iter().position(|v| key_of(v, merge_key) == wanted)
+    } else {
+        list.iter().position(|v| v == value)
+    }
+}
+
+/// The Go dynamic type a JSON value decodes to in kube-apiserver (integers keep `int64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GoType {
+    Map,
+    Slice,
+    String,
+    Int64,
+    Float64,
+    Bool,
+    Nil,
+}
+
+impl GoType {
+    fn of(v: &Value) -> GoType {
+        match v {
+            Value::Object(_) => GoType::Map,
+            Value::Array(_) => GoType::Slice,
+            Value::String(_) => GoType::String,
+            Value::Number(n) if n.is_i64() => GoType::Int64,
+            Value::Number(_) => GoType::Float64,
+            Value::Bool(_) => GoType::Bool,
+            Value::Null => GoType::Nil,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            GoType::Map => "map[string]interface {}",
+            GoType::Slice => "[]interface {}",
+            GoType::String => "string",
+            GoType::Int64 => "int64",
+            GoType::Float64 => "float64",
+            GoType::Bool => "bool",
+            GoType::Nil => "%!s(<nil>)",
+        }
+    }
+}
+
+/// `sliceElementType`: the one type of all items of the lists.
+fn slice_element_type(lists: &[&[Value]]) -> SmpResult<GoType> {
+    let mut seen: Option<GoType> = None;
+    for v in lists.iter().flat_map(|l| l.iter()) {
+        let t = GoType::of(v);
+        match seen {
+            None if t == GoType::Slice => {
+                return Err(SmpError::Unprocessable(ERR_NO_LIST_OF_LISTS));
+            }
+            None => seen = Some(t),
+            Some(prev) if prev != t => {
+                let all: Vec<Value> = lists.iter().map(|l| Value::Array(l.to_vec())).collect();
+                return Err(SmpError::Other(format!(
+                    "list element types are not identical: {}",
+                    go_sprint(&Value::Array(all))
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    seen.ok_or_else(|| SmpError::Other("no elements in any of the given slices".into()))
+}
+
+/// `removeDirectives`: drops objects that carry `$patch` (and list items that do); `None` when
+/// `value` itself is such an object.
+fn remove_directives(value: Value) -> Option<Value> {
+    match value {
+        Value::Object(m) => {
+            if m.contains_key(DIRECTIVE_MARKER) {
+                return None;
+            }
+            Some(Value::Object(
+                m.into_iter()
+                    .filter_map(|(k, v)| remove_directives(v).map(|v| (k, v)))
+                    .collect(),
+            ))
+        }
+        Value::Array(items) => Some(Value::Array(
+            items.into_iter().filter_map(remove_directives).collect(),
+        )),
+        other => Some(other),
+    }
+}
+
+/// `discardNullValuesFromPatch`: drops `null` members of objects, at any depth.
+fn discard_null_values(value: &mut Value) {
+    match value {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(discard_null_values);
+        }
+        Value::Array(items) => items.iter_mut().for_each(discard_null_values),
+        _ => {}
+    }
+}
+
+fn is_directive_key(key: &str) -> bool {
+    key == DIRECTIVE_MARKER
+        || key == RETAIN_KEYS_DIRECTIVE
+        || key.starts_with(SET_ELEMENT_ORDER_PREFIX)
+        || key.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX)
+}
+
+/// Removes directive keys left in a value copied from the patch: what upstream's decoding into a
+/// Go struct does to them (they are unknown fields there).
+fn strip_directive_keys(value: Value) -> Value {
+    match value {
+        Value::Object(m) => Value::Object(strip_directive_keys_map(m)),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_directive_keys).collect()),
+        other => other,
+    }
+}
+
+fn strip_directive_keys_map(m: Map<String, Value>) -> Map<String, Value> {
+    m.into_iter()
+        .filter(|(k, _)| !is_directive_key(k))
+        .map(|(k, v)| (k, strip_directive_keys(v)))
+        .collect()
+}
+
+/// `mergepatch.ErrNoMergeKey`.
+fn err_no_merge_key(m: &Map<String, Value>, key: &str) -> SmpError {
+    SmpError::Other(format!(
+        "map: {} does not contain declared merge key: {key}",
+        go_sprint_map(m)
+    ))
+}
+
+/// `mergepatch.ErrBadArgType`.
+fn err_bad_arg_type(expected: &str, actual: &Value) -> SmpError {
+    SmpError::Other(format!(
+        "expected a {expected}, but received a {}",
+        GoType::of(actual).name()
+    ))
+}
+
+/// `mergepatch.ErrBadPatchType`.
+fn err_bad_patch_type(directive: &Value, m: &Map<String, Value>) -> SmpError {
+    SmpError::Other(format!(
+        "unknown patch type: {} in map: {}",
+        go_sprint_s(directive),
+        go_sprint_map(m)
+    ))
+}
+
+/// Go's `%v` of a decoded JSON value (`map[a:1 b:[x y]]`, keys sorted).
+fn go_sprint(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => go_number(n),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(go_sprint).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Object(m) => go_sprint_map(m),
+    }
+}
+
+fn go_sprint_map(m: &Map<String, Value>) -> String {
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let parts: Vec<String> = entries
+        .into_iter()
+        .map(|(k, v)| format!("{k}:{}", go_sprint(v)))
+        .collect();
+    format!("map[{}]", parts.join(" "))
+}
+
+/// Go's `%s` of a decoded JSON value (non-strings print as `%!s(int64=1)`).
+fn go_sprint_s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "%!s(<nil>)".into(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(go_sprint_s).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let parts: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{k}:{}", go_sprint_s(v)))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        other => format!("%!s({}={})", GoType::of(other).name(), go_sprint(other)),
+    }
+}
+
+/// Go's `%v` of an `int64` or `float64` (`strconv.FormatFloat(f, 'g', -1, 64)` for floats).
+fn go_number(n: &serde_json::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
+    if f != 0.0 && !(-4..21).contains(&exp) {
+        let s = format!("{f:e}");
+        let (mantissa, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        let sign = if e < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", e.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Go's `sort.SliceStable` (insertion sort of blocks of 20, then `symMerge`), reproduced step for
+/// step: upstream's comparison is not a strict weak order when items are missing from the order
+/// list, so the result depends on the algorithm.
+mod go_sort {
+    pub fn slice_stable<T>(data: &mut [T], less: impl Fn(&T, &T) -> bool) {
+        let n = data.len();
+        let less = |d: &[T], i: usize, j: usize| less(&d[i], &d[j]);
+        let mut block = 20;
+        let (mut a, mut b) = (0, block);
+        while b <= n {
+            insertion_sort(data, a, b, &less);
+            a = b;
+            b += block;
+        }
+        insertion_sort(data, a, n, &less);
+        while block < n {
+            a = 0;
+            b = 2 * block;
+            while b <= n {
+                sym_merge(data, a, a + block, b, &less);
+                a = b;
+                b += 2 * block;
+            }
+            let m = a + block;
+            if m < n {
+                sym_merge(data, a, m, n, &less);
+            }
+            block *= 2;
+        }
+    }
+
+    fn insertion_sort<T>(
+        data: &mut [T],
+        a: usize,
+        b: usize,
+        less: &impl Fn(&[T], usize, usize) -> bool,
+    ) {
+        for i in a + 1..b {
+            let mut j = i;
+            while j > a && less(data, j, j - 1) {
+                data.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    }
+
+    fn sym_merge<T>(
+        data: &mut [T],
+        a: usize,
+        m: usize,
+        b: usize,
+        less: &impl Fn(&[T], usize, usize) -> bool,
+    ) {
+        if m - a == 1 {
+            let (mut i, mut j) = (m, b);
+            while i < j {
+                let h = (i + j) / 2;
+                if less(data, h, a) {
+                    i = h + 1;
+                } else {
+                    j = h;
+                }
+            }
+            let mut k = a;
+            while k + 1 < i {
+                data.swap(k, k + 1);
+                k += 1;
+            }
+            return;
+        }
+        if b - m == 1 {
+            let (mut i, mut j) = (a, m);
+            while i < j {
+                let h = (i + j) / 2;
+                if !less(data, m, h) {
+                    i = h + 1;
+                } else {
+                    j = h;
+                }
+            }
+            let mut k = m;
+            while k > i {
+                data.swap(k, k - 1);
+                k -= 1;
+            }
+            return;
+        }
+        let mid = (a + b) / 2;
+        let n = mid + m;
+        let (mut start, mut r) = if m > mid { (n - b, mid) } else { (a, m) };
+        let p = n - 1;
+        while start < r {
+            let c = (start + r) / 2;
+            if !less(data, p - c, c) {
+                start = c + 1;
+            } else {
+                r = c;
+            }
+        }
+        let end = n - start;
+        if start < m && m < end {
+            rotate(data, start, m, end);
+        }
+        if a < start && start < mid {
+            sym_merge(data, a, start, mid, less);
+        }
+        if mid < end && end < b {
+            sym_merge(data, mid, end, b, less);
+        }
+    }
+
+    fn rotate<T>(data: &mut [T], a: usize, m: usize, b: usize) {
+        let mut i = m - a;
+        let mut j = b - m;
+        while i != j {
+            if i > j {
+                swap_range(data, m - i, m, j);
+                i -= j;
+            } else {
+                swap_range(data, m - i, m + j - i, i);
+                j -= i;
+            }
+        }
+        swap_range(data, m - i, m, i);
+    }
+
+    fn swap_range<T>(data: &mut [T], a: usize, b: usize, n: usize) {
+        for i in 0..n {
+            data.swap(a + i, b + i);
+        }
+    }
+}
