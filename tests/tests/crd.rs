@@ -336,16 +336,16 @@ fn objects_read_at_both_served_versions() {
     );
 
     // Written at v1beta1, read at v1.
-    let beta = crontab("y", "0 1 * * *", None)
+    let beta = crontab("second", "0 1 * * *", None)
         .replace("stable.example.com/v1\n", "stable.example.com/v1beta1\n");
     assert_eq!(
         k.ok_stdin(&["create", "-f", "-"], &beta),
-        "crontab.stable.example.com/y created\n"
+        "crontab.stable.example.com/second created\n"
     );
     assert_eq!(
         jsonpath(
             &k,
-            &["crontabs.v1.stable.example.com", "y"],
+            &["crontabs.v1.stable.example.com", "second"],
             "{.apiVersion} {.spec.cronSpec}"
         ),
         "stable.example.com/v1 0 1 * * *"
@@ -489,7 +489,7 @@ fn defaults_are_applied_and_unknown_fields_pruned_or_refused() {
 }
 
 #[test]
-fn merge_and_json_patches_apply_and_strategic_is_refused() {
+fn merge_and_json_patches_apply() {
     let (_server, k) = start();
     install_crontabs(&k);
     k.ok_stdin(&["create", "-f", "-"], &crontab("p", "0 * * * *", Some(2)));
@@ -553,7 +553,13 @@ fn merge_and_json_patches_apply_and_strategic_is_refused() {
         "The CronTab \"p\" is invalid: spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10\n",
         "{out}"
     );
+}
 
+#[test]
+fn strategic_merge_patch_is_refused_for_custom_resources() {
+    let (_server, k) = start();
+    install_crontabs(&k);
+    k.ok_stdin(&["create", "-f", "-"], &crontab("p", "0 * * * *", Some(4)));
     // Custom resources have no strategic merge patch: 415 with the accepted types.
     let out = k.run(&[
         "patch",
