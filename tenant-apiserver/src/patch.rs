@@ -1,15 +1,28 @@
-//! Patches: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch.
+//! Patches: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch, with
+//! kube-apiserver's answers when a patch cannot be decoded or applied.
 //!
-//! Strategic merge patch here merges lists of objects by the merge keys Kubernetes defines for
-//! the fields kubectl patches most (containers, ports, env, volumes...), and honours
-//! `$patch: delete|replace` and drops the other `$` directives. Server-side apply is not served
-//! yet and is refused with 415.
+//! Strategic merge patch is [`warren_apimachinery::strategic_merge`], driven by the built-in
+//! kind's OpenAPI definition; custom resources refuse it with 415, as kube-apiserver does.
+//! Server-side apply (`application/apply-patch+yaml`) is not applied here: see
+//! [`apply`]'s `ApplyPatch` branch.
 
 use serde_json::{Map, Value};
 use warren_apimachinery::error::ApiError;
+use warren_apimachinery::openapi;
 use warren_apimachinery::registry::ResourceInfo;
+use warren_apimachinery::schema::Schema;
+use warren_apimachinery::strategic_merge::strategic_merge_patch;
 
-use crate::codec::{self, BodyType};
+use crate::codec::BodyType;
+
+/// kube-apiserver's limit on the operations of one JSON patch.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10000;
+
+/// The patch types kube-apiserver accepts for built-in kinds, in the order it lists them.
+const BUILTIN_PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
+/// The patch types kube-apiserver accepts for custom resources (no strategic merge patch).
+const CUSTOM_RESOURCE_PATCH_TYPES: &str =
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 /// Applies a patch body of type `ty` to `old`.
 pub fn apply(
@@ -19,198 +32,161 @@ pub fn apply(
     ty: BodyType,
 ) -> Result<Value, ApiError> {
     match ty {
-        BodyType::JsonPatch => {
-            let patch: json_patch::Patch = serde_json::from_slice(body).map_err(|e| {
-                ApiError::bad_request(format!(
-                    "the server rejected our request due to an error in our request: {e}"
-                ))
-            })?;
-            let mut doc = old.clone();
-            json_patch::patch(&mut doc, &patch).map_err(|e| {
-                ApiError::new(
-                    422,
-                    "Invalid",
-                    format!("the server rejected our request due to an error in our request: {e}"),
-                )
-            })?;
-            Ok(doc)
-        }
-        BodyType::MergePatch => {
-            let patch = codec::decode_body(body, BodyType::Json)?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("the patch is not a JSON object"));
-            }
-            let mut doc = old.clone();
-            json_patch::merge(&mut doc, &patch);
-            Ok(doc)
-        }
+        BodyType::JsonPatch => json_patch(old, body),
+        BodyType::MergePatch => merge_patch(old, body),
         BodyType::StrategicMergePatch => {
-            if !is_builtin(info) {
-                return Err(ApiError::unsupported_media_type(
-                    "application/strategic-merge-patch+json",
-                ));
+            if info.crd.is_some() {
+                return Err(unsupported_patch_type(CUSTOM_RESOURCE_PATCH_TYPES));
             }
-            let patch = codec::decode_body(body, BodyType::Json)?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("the patch is not a JSON object"));
-            }
-            let mut doc = old.clone();
-            strategic_merge(&mut doc, &patch, "");
-            Ok(doc)
+            let patch = decode_strategic_patch(body)?;
+            let defs = openapi::builtin_definitions();
+            let schema = definition_name(info, old).and_then(|name| Schema::definition(defs, name));
+            Ok(strategic_merge_patch(old, &patch, schema)?)
         }
+        // Server-side apply is served elsewhere (its engine is not wired here yet).
         BodyType::ApplyPatch => Err(ApiError::unsupported_media_type(
             "application/apply-patch+yaml",
         )),
         BodyType::Json | BodyType::Yaml | BodyType::Protobuf => {
-            Err(ApiError::unsupported_media_type(match ty {
-                BodyType::Yaml => "application/yaml",
-                _ => "application/json",
+            Err(unsupported_patch_type(if info.crd.is_some() {
+                CUSTOM_RESOURCE_PATCH_TYPES
+            } else {
+                BUILTIN_PATCH_TYPES
             }))
         }
     }
 }
 
-fn is_builtin(info: &ResourceInfo) -> bool {
-    warren_apimachinery::kinds::BUILTIN
-        .iter()
-        .any(|b| b.group == info.group && b.plural == info.plural)
-}
-
-/// The merge key of a list field, by field name (the patch strategies Kubernetes declares).
-fn merge_key(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "hostAliases"
-        | "resourceClaims"
-        | "readinessGates" => match field {
-            "hostAliases" => "ip",
-            "readinessGates" => "conditionType",
-            _ => "name",
-        },
-        "ports" => "containerPort",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "conditions" => "type",
-        "tolerations" => "key",
-        "finalizers" => return None,
-        "ownerReferences" => "uid",
-        _ => return None,
-    })
-}
-
-fn strategic_merge(doc: &mut Value, patch: &Value, field: &str) {
-    let Some(pmap) = patch.as_object() else {
-        *doc = patch.clone();
-        return;
-    };
-    if pmap.get("$patch").and_then(Value::as_str) == Some("replace") {
-        let mut p = pmap.clone();
-        p.remove("$patch");
-        *doc = Value::Object(p);
-        return;
-    }
-    if !doc.is_object() {
-        *doc = Value::Object(Map::new());
-    }
-    let dmap = doc.as_object_mut().expect("object");
-    let retain: Option<Vec<String>> = pmap.get("$retainKeys").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    });
-    for (k, v) in pmap {
-        if k.starts_with('$') {
-            continue;
-        }
-        if let Some(list_field) = k.strip_prefix("$setElementOrder/") {
-            let _ = list_field;
-            continue;
-        }
-        if let Some(list_field) = k.strip_prefix("$deleteFromPrimitiveList/") {
-            if let (Some(Value::Array(cur)), Some(del)) = (dmap.get_mut(list_field), v.as_array()) {
-                cur.retain(|x| !del.contains(x));
-            }
-            continue;
-        }
-        if v.is_null() {
-            dmap.remove(k);
-            continue;
-        }
-        if v.get("$patch").and_then(Value::as_str) == Some("delete") {
-            dmap.remove(k);
-            continue;
-        }
-        match (dmap.get_mut(k), v) {
-            (Some(cur @ Value::Object(_)), Value::Object(_)) => strategic_merge(cur, v, k),
-            (Some(Value::Array(cur)), Value::Array(items)) => merge_list(cur, items, k),
-            (_, Value::Array(items)) => {
-                let cleaned: Vec<Value> = items
-                    .iter()
-                    .filter(|i| i.get("$patch").and_then(Value::as_str) != Some("delete"))
-                    .map(strip_directives)
-                    .collect();
-                dmap.insert(k.clone(), Value::Array(cleaned));
-            }
-            _ => {
-                dmap.insert(k.clone(), strip_directives(v));
-            }
-        }
-    }
-    if let Some(keep) = retain {
-        dmap.retain(|k, _| keep.contains(k));
-    }
-    let _ = field;
-}
-
-fn strip_directives(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !k.starts_with('$'))
-                .map(|(k, v)| (k.clone(), strip_directives(v)))
-                .collect(),
+/// 415 as kube-apiserver words it for a PATCH of a type the resource does not take.
+fn unsupported_patch_type(accepted: &str) -> ApiError {
+    ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        format!(
+            "the body of the request was in an unknown format - accepted media types include: {accepted}"
         ),
-        Value::Array(a) => Value::Array(a.iter().map(strip_directives).collect()),
-        other => other.clone(),
+    )
+}
+
+/// The definition the patch metadata comes from: the object's own `apiVersion`/`kind` (a
+/// subresource such as `Scale` is patched as itself), else the resource's kind.
+fn definition_name(info: &ResourceInfo, old: &Value) -> Option<&'static str> {
+    let api_version = old.get("apiVersion").and_then(Value::as_str);
+    let kind = old.get("kind").and_then(Value::as_str);
+    if let (Some(api_version), Some(kind)) = (api_version, kind) {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        if let Some(name) = openapi::definition_for(group, version, kind) {
+            return Some(name);
+        }
+    }
+    openapi::definition_for(&info.group, &info.version, &info.kind)
+}
+
+/// The name Go's `encoding/json` gives a JSON value's type in "cannot unmarshal X into ...".
+fn go_json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
     }
 }
 
-fn merge_list(cur: &mut Vec<Value>, items: &[Value], field: &str) {
-    let key = merge_key(field);
-    let all_objects = items.iter().all(Value::is_object);
-    match key {
-        Some(key) if all_objects => {
-            if items
-                .iter()
-                .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+/// Parses a patch body as JSON; a syntax error is 400 `prefix` + the parser's message.
+fn parse_json(body: &[u8], prefix: &str) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("{prefix}{e}")))
+}
+
+/// The strategic merge patch document: an object (`null` patches nothing).
+fn decode_strategic_patch(body: &[u8]) -> Result<Value, ApiError> {
+    match parse_json(body, "")? {
+        Value::Null => Ok(Value::Object(Map::new())),
+        patch @ Value::Object(_) => Ok(patch),
+        other => Err(ApiError::bad_request(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            go_json_kind(&other)
+        ))),
+    }
+}
+
+/// JSON merge patch (RFC 7386).
+fn merge_patch(old: &Value, body: &[u8]) -> Result<Value, ApiError> {
+    let patch = parse_json(body, "error decoding patch: ")?;
+    match &patch {
+        Value::Object(_) => {}
+        // evanphx/json-patch's ErrBadJSONPatch.
+        Value::Null => return Err(ApiError::bad_request("Invalid JSON Patch")),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "error decoding patch: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                go_json_kind(other)
+            )));
+        }
+    }
+    let mut doc = old.clone();
+    json_patch::merge(&mut doc, &patch);
+    Ok(doc)
+}
+
+/// JSON patch (RFC 6902). A body that is not a list of operation objects is 400; a patch that
+/// does not apply (a failed `test`, a missing path, an unknown `op`) is 422 with the generic
+/// message, as kube-apiserver answers.
+fn json_patch(old: &Value, body: &[u8]) -> Result<Value, ApiError> {
+    let patch = parse_json(body, "error decoding patch: ")?;
+    let Value::Array(ops) = &patch else {
+        return Err(ApiError::bad_request(format!(
+            "error decoding patch: json: cannot unmarshal {} into Go value of type []handlers.jsonPatchOp",
+            go_json_kind(&patch)
+        )));
+    };
+    for op in ops {
+        let Value::Object(fields) = op else {
+            return Err(ApiError::bad_request(format!(
+                "error decoding patch: json: cannot unmarshal {} into Go value of type handlers.jsonPatchOp",
+                go_json_kind(op)
+            )));
+        };
+        for field in ["op", "path", "from"] {
+            if let Some(v) = fields.get(field)
+                && !v.is_string()
+                && !v.is_null()
             {
-                *cur = items
-                    .iter()
-                    .filter(|i| i.get("$patch").is_none())
-                    .map(strip_directives)
-                    .collect();
-                return;
-            }
-            for item in items {
-                let id = item.get(key);
-                let pos = id.and_then(|id| cur.iter().position(|c| c.get(key) == Some(id)));
-                let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
-                match (pos, delete) {
-                    (Some(p), true) => {
-                        cur.remove(p);
-                    }
-                    (None, true) => {}
-                    (Some(p), false) => strategic_merge(&mut cur[p], item, field),
-                    (None, false) => cur.push(strip_directives(item)),
-                }
+                return Err(ApiError::bad_request(format!(
+                    "error decoding patch: json: cannot unmarshal {} into Go struct field jsonPatchOp.{field} of type string",
+                    go_json_kind(v)
+                )));
             }
         }
-        _ => *cur = items.iter().map(strip_directives).collect(),
+    }
+    if ops.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!(
+                "Request entity too large: The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                ops.len()
+            ),
+        ));
+    }
+    // Operations kube-apiserver decodes but cannot apply (unknown `op`, missing `path` or
+    // `value`) fail at application: 422 like any other failure to apply.
+    let patch: json_patch::Patch =
+        serde_json::from_value(patch).map_err(|_| patch_does_not_apply())?;
+    let mut doc = old.clone();
+    json_patch::patch(&mut doc, &patch).map_err(|_| patch_does_not_apply())?;
+    Ok(doc)
+}
+
+/// 422 as kube-apiserver answers a JSON patch that does not apply (`NewGenericServerResponse`
+/// keeps no detail of the cause).
+fn patch_does_not_apply() -> ApiError {
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: "the server rejected our request due to an error in our request".into(),
+        details: Some(Value::Object(Map::new())),
     }
 }
 
@@ -219,45 +195,189 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn pod_info() -> ResourceInfo {
+    fn resource(plural: &str) -> ResourceInfo {
         warren_apimachinery::registry::builtin_resources()
             .into_iter()
-            .find(|r| r.plural == "pods")
+            .find(|r| r.plural == plural)
             .unwrap()
     }
 
-    #[test]
-    fn strategic_merges_containers_by_name() {
-        let old = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
-        let patch = br#"{"spec":{"containers":[{"name":"b","image":"z"}]}}"#;
-        let new = apply(&pod_info(), &old, patch, BodyType::StrategicMergePatch).unwrap();
-        assert_eq!(new["spec"]["containers"][0]["image"], "x");
-        assert_eq!(new["spec"]["containers"][1]["image"], "z");
-        let del = br#"{"spec":{"containers":[{"name":"a","$patch":"delete"}]}}"#;
-        let new = apply(&pod_info(), &new, del, BodyType::StrategicMergePatch).unwrap();
-        assert_eq!(new["spec"]["containers"].as_array().unwrap().len(), 1);
+    fn deployment() -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}]},
+                {"name": "sidecar", "image": "side:1"},
+            ]}}},
+        })
+    }
+
+    fn smp(info: &ResourceInfo, old: &Value, patch: Value) -> Result<Value, ApiError> {
+        apply(
+            info,
+            old,
+            patch.to_string().as_bytes(),
+            BodyType::StrategicMergePatch,
+        )
     }
 
     #[test]
-    fn merge_and_json_patch() {
-        let old = json!({"metadata": {"labels": {"a": "1", "b": "2"}}});
-        let new = apply(
-            &pod_info(),
+    fn strategic_patch_of_one_container_keeps_the_others() {
+        let new = smp(
+            &resource("deployments"),
+            &deployment(),
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            new["spec"]["template"]["spec"]["containers"],
+            json!([
+                {"name": "app", "image": "app:2", "ports": [{"containerPort": 80}]},
+                {"name": "sidecar", "image": "side:1"},
+            ])
+        );
+    }
+
+    #[test]
+    fn set_element_order_reorders_containers() {
+        let new = smp(
+            &resource("deployments"),
+            &deployment(),
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}],
+                "containers": [{"name": "app", "image": "app:3"}],
+            }}}}),
+        )
+        .unwrap();
+        let containers = &new["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers[0]["name"], "sidecar");
+        assert_eq!(containers[1]["name"], "app");
+        assert_eq!(containers[1]["image"], "app:3");
+        assert_eq!(containers[1]["ports"], json!([{"containerPort": 80}]));
+        assert!(
+            new["spec"]["template"]["spec"]
+                .get("$setElementOrder/containers")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn retain_keys_switches_the_deployment_strategy() {
+        let mut old = deployment();
+        old["spec"]["strategy"] =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}});
+        let new = smp(
+            &resource("deployments"),
             &old,
-            br#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#,
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
+        )
+        .unwrap();
+        assert_eq!(new["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn strategic_patch_errors_are_kube_apiserver_statuses() {
+        let info = resource("deployments");
+        let missing_key = smp(
+            &info,
+            &deployment(),
+            json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}),
+        )
+        .unwrap_err();
+        assert_eq!(missing_key.code, 500);
+        assert_eq!(
+            missing_key.message,
+            "map: map[image:x] does not contain declared merge key: name"
+        );
+        let bad_directive = smp(
+            &info,
+            &deployment(),
+            json!({"spec": {"template": {"$patch": "nope"}}}),
+        )
+        .unwrap_err();
+        assert_eq!(bad_directive.code, 500);
+        assert!(
+            bad_directive
+                .message
+                .starts_with("unknown patch type: nope in map:")
+        );
+        let not_object =
+            apply(&info, &deployment(), b"[1]", BodyType::StrategicMergePatch).unwrap_err();
+        assert_eq!((not_object.code, not_object.reason), (400, "BadRequest"));
+    }
+
+    #[test]
+    fn custom_resources_refuse_strategic_merge_patch() {
+        let mut info = resource("deployments");
+        info.crd = Some(std::sync::Arc::new(json!({})));
+        let err = smp(&info, &deployment(), json!({})).unwrap_err();
+        assert_eq!((err.code, err.reason), (415, "UnsupportedMediaType"));
+        assert_eq!(
+            err.message,
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        );
+    }
+
+    #[test]
+    fn merge_patch() {
+        let info = resource("pods");
+        let old = json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let new = apply(
+            &info,
+            &old,
+            br#"{"metadata":{"labels":{"a":null,"c":"3"}},"spec":{"containers":[{"name":"c"}]}}"#,
             BodyType::MergePatch,
         )
         .unwrap();
         assert_eq!(new["metadata"]["labels"], json!({"b": "2", "c": "3"}));
-        let new = apply(&pod_info(), &new, br#"[{"op":"test","path":"/metadata/labels/b","value":"2"},{"op":"remove","path":"/metadata/labels/b"}]"#, BodyType::JsonPatch).unwrap();
-        assert_eq!(new["metadata"]["labels"], json!({"c": "3"}));
+        assert_eq!(new["spec"]["containers"], json!([{"name": "c"}]));
+        let err = apply(&info, &old, b"[]", BodyType::MergePatch).unwrap_err();
+        assert_eq!(err.code, 400);
+        assert_eq!(
+            err.message,
+            "error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}"
+        );
+    }
+
+    #[test]
+    fn json_patch_operations_and_failures() {
+        let info = resource("pods");
+        let old = json!({"metadata": {"labels": {"a": "1", "b": "2"}}});
+        let new = apply(
+            &info,
+            &old,
+            br#"[{"op":"test","path":"/metadata/labels/b","value":"2"},
+                 {"op":"remove","path":"/metadata/labels/b"},
+                 {"op":"copy","from":"/metadata/labels/a","path":"/metadata/labels/c"},
+                 {"op":"move","from":"/metadata/labels/a","path":"/metadata/labels/d"}]"#,
+            BodyType::JsonPatch,
+        )
+        .unwrap();
+        assert_eq!(new["metadata"]["labels"], json!({"c": "1", "d": "1"}));
+        for failing in [
+            &br#"[{"op":"test","path":"/metadata/labels/a","value":"9"}]"#[..],
+            br#"[{"op":"remove","path":"/metadata/nope"}]"#,
+            br#"[{"op":"frobnicate","path":"/metadata"}]"#,
+        ] {
+            let err = apply(&info, &old, failing, BodyType::JsonPatch).unwrap_err();
+            assert_eq!((err.code, err.reason), (422, "Invalid"));
+            assert_eq!(
+                err.message,
+                "the server rejected our request due to an error in our request"
+            );
+        }
+        // A failed test leaves nothing applied.
         let err = apply(
-            &pod_info(),
-            &new,
-            br#"[{"op":"test","path":"/metadata/labels/c","value":"9"}]"#,
+            &info,
+            &old,
+            br#"[{"op":"remove","path":"/metadata/labels/a"},{"op":"test","path":"/metadata/labels/b","value":"9"}]"#,
             BodyType::JsonPatch,
         )
         .unwrap_err();
         assert_eq!(err.code, 422);
+        let err = apply(&info, &old, br#"{"op":"add"}"#, BodyType::JsonPatch).unwrap_err();
+        assert_eq!(err.code, 400);
+        assert!(err.message.starts_with("error decoding patch: "));
     }
 }
