@@ -35,6 +35,8 @@ pub enum FieldErrorKind {
     Forbidden,
     /// `Duplicate value`
     Duplicate,
+    /// `Too many`
+    TooMany,
 }
 
 impl FieldErrorKind {
@@ -47,6 +49,7 @@ impl FieldErrorKind {
             FieldErrorKind::TooLong => "FieldValueTooLong",
             FieldErrorKind::Forbidden => "FieldValueForbidden",
             FieldErrorKind::Duplicate => "FieldValueDuplicate",
+            FieldErrorKind::TooMany => "FieldValueTooMany",
         }
     }
 
@@ -59,6 +62,7 @@ impl FieldErrorKind {
             FieldErrorKind::TooLong => "Too long",
             FieldErrorKind::Forbidden => "Forbidden",
             FieldErrorKind::Duplicate => "Duplicate value",
+            FieldErrorKind::TooMany => "Too many",
         }
     }
 }

@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod crd;
 pub mod apply;
 pub mod error;
+pub mod field_validation;
 pub mod kinds;
 pub mod openapi;
 pub mod protobuf;

@@ -77,7 +77,7 @@ pub fn table_with_headers(
         .collect();
     // kube's default convertor appends to a nil slice, so an empty list of a kind without a
     // printer has `"rows": null`; the printers start from an empty slice.
-    let rows = if rows.is_empty() && printer_for(info) == Printer::Default {
+    let rows = if rows.is_empty() && printer_for(info) == Printer::Default && info.crd.is_none() {
         Value::Null
     } else {
         Value::Array(rows)
@@ -611,6 +611,9 @@ fn columns(printer: Printer) -> Vec<Column> {
 /// The `columnDefinitions` for a resource, each
 /// `{"name","type","format","description","priority"}` as kube-apiserver sends them.
 pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
+    if info.crd.is_some() {
+        return crate::crd::column_definitions(info);
+    }
     columns(printer_for(info))
         .into_iter()
         .map(|(name, ty, format, description, priority)| {
@@ -628,6 +631,9 @@ pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
 /// The cells of one object's row, one per column of [`column_definitions`] (wide columns
 /// included), as strings, integers and booleans exactly as kube's printers produce them.
 pub fn row_cells(info: &ResourceInfo, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    if info.crd.is_some() {
+        return crate::crd::printer_cells(obj, &crate::crd::printer_columns(info), now);
+    }
     use Printer::*;
     match printer_for(info) {
         Pod => pod_cells(obj, now),
