@@ -358,6 +358,65 @@ fn store_entries(obj: &mut Value, entries: Vec<Entry>) {
     }
 }
 
+/// At most this many `Update` entries are kept (upstream's `DefaultMaxUpdateManagers`).
+pub const MAX_UPDATE_MANAGERS: usize = 10;
+
+/// The manager older `Update` entries are merged into beyond [`MAX_UPDATE_MANAGERS`].
+pub const ANCIENT_CHANGES_MANAGER: &str = "ancient-changes";
+
+/// Merges the oldest `Update` entries into one `ancient-changes` entry per apiVersion until at
+/// most [`MAX_UPDATE_MANAGERS`] are left (upstream's `capManagersManager`).
+fn cap_update_managers(entries: &mut Vec<Entry>) {
+    let mut updaters: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].operation == "Update")
+        .collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    updaters.sort_by(|&a, &b| {
+        let (a, b) = (&entries[a], &entries[b]);
+        (a.time.as_deref().unwrap_or(""), &a.manager)
+            .cmp(&(b.time.as_deref().unwrap_or(""), &b.manager))
+    });
+    let mut remaining = updaters.len();
+    let mut first_of_version: Vec<(String, usize)> = Vec::new();
+    let mut dropped: Vec<usize> = Vec::new();
+    for &i in &updaters {
+        if remaining <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[i].api_version.clone();
+        let Some(&(_, first)) = first_of_version.iter().find(|(v, _)| *v == version) else {
+            first_of_version.push((version, i));
+            continue;
+        };
+        // The bucket: an existing ancient-changes entry of this version, else the first one.
+        let bucket = entries
+            .iter()
+            .position(|e| e.is(ANCIENT_CHANGES_MANAGER, "Update", &version, None))
+            .filter(|b| !dropped.contains(b))
+            .unwrap_or(first);
+        if bucket == i {
+            continue;
+        }
+        let set = entries[i].set.union(&entries[bucket].set);
+        let time = entries[i].time.clone();
+        let b = &mut entries[bucket];
+        b.manager = ANCIENT_CHANGES_MANAGER.to_string();
+        b.subresource = None;
+        b.set = set;
+        b.time = time;
+        dropped.push(i);
+        remaining -= 1;
+    }
+    let mut i = 0;
+    entries.retain(|_| {
+        let keep = !dropped.contains(&i);
+        i += 1;
+        keep
+    });
+}
+
 /// Takes `metadata.managedFields` out of an object.
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata")
@@ -377,7 +436,7 @@ fn is_reset_request(managed: Option<&Value>) -> bool {
 fn take_changes(
     live: &Value,
     new: &Value,
-    entries: &mut Vec<Entry>,
+    entries: &mut [Entry],
     skip: Option<usize>,
     force: bool,
     schema: Option<Schema<'_>>,
@@ -487,6 +546,7 @@ pub fn apply(
     if merged != live_obj || entries[me].time.is_none() {
         entries[me].time = Some(manager.now.to_string());
     }
+    cap_update_managers(&mut entries);
     store_entries(&mut merged, entries);
     Ok(merged)
 }
@@ -543,5 +603,6 @@ pub fn record_update(
             }),
         }
     }
+    cap_update_managers(&mut entries);
     store_entries(new, entries);
 }

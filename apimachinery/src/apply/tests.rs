@@ -623,3 +623,42 @@ fn crd_schemas_are_inline_with_list_type_extensions() {
                           "f:tags": {"v:\"t1\"": {}}}})
     );
 }
+
+#[test]
+fn more_than_ten_update_managers_fold_the_oldest_into_ancient_changes() {
+    // managedfields capmanagers.go: DefaultMaxUpdateManagers = 10, bucket "ancient-changes".
+    let mut obj =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}});
+    let schema = schema("", "v1", "ConfigMap");
+    let times: Vec<String> = (0..12)
+        .map(|i| format!("2026-01-01T00:00:{i:02}Z"))
+        .collect();
+    for (i, now) in times.iter().enumerate() {
+        let before = obj.clone();
+        obj["data"][format!("k{i}")] = json!("v");
+        let name = format!("m{i:02}");
+        record_update(
+            Some(&before),
+            &mut obj,
+            &mgr(&name, "v1", now),
+            schema,
+            &FieldSet::new(),
+        );
+    }
+    let e = entries(&obj);
+    assert_eq!(e.len(), 10);
+    let ancient = e
+        .iter()
+        .find(|e| e["manager"] == "ancient-changes")
+        .unwrap();
+    assert_eq!(
+        ancient["fieldsV1"],
+        json!({"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}})
+    );
+    assert_eq!(ancient["time"], times[2]);
+    assert!(
+        e.iter()
+            .all(|e| e["manager"] != "m00" && e["manager"] != "m02")
+    );
+    assert!(e.iter().any(|e| e["manager"] == "m03"));
+}
