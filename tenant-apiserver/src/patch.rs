@@ -126,8 +126,50 @@ fn merge_patch(old: &Value, body: &[u8]) -> Result<Value, ApiError> {
         }
     }
     let mut doc = old.clone();
-    json_patch::merge(&mut doc, &patch);
+    merge_value(&mut doc, &patch);
     Ok(doc)
+}
+
+/// RFC 7386 as evanphx/json-patch (kube-apiserver's implementation) applies it: besides the
+/// RFC's rules, a value the patch sets loses its `null` members at any depth, including inside
+/// the objects of a list.
+fn merge_value(current: &mut Value, patch: &Value) {
+    match (current, patch) {
+        (Value::Object(current), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    current.remove(key);
+                    continue;
+                }
+                match current.get_mut(key) {
+                    None | Some(Value::Null) => {
+                        let mut value = value.clone();
+                        prune_nulls(&mut value);
+                        current.insert(key.clone(), value);
+                    }
+                    Some(existing) => merge_value(existing, value),
+                }
+            }
+        }
+        (current @ Value::Object(_), patch) => *current = patch.clone(),
+        (current, patch) => {
+            let mut patch = patch.clone();
+            prune_nulls(&mut patch);
+            *current = patch;
+        }
+    }
+}
+
+/// Drops `null` object members at any depth (`null` list items stay, as upstream keeps them).
+fn prune_nulls(value: &mut Value) {
+    match value {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(prune_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
 }
 
 /// JSON patch (RFC 6902). A body that is not a list of operation objects is 400; a patch that
@@ -332,6 +374,16 @@ mod tests {
         .unwrap();
         assert_eq!(new["metadata"]["labels"], json!({"b": "2", "c": "3"}));
         assert_eq!(new["spec"]["containers"], json!([{"name": "c"}]));
+        // Nulls inside the values a merge patch sets are dropped, as evanphx/json-patch does.
+        let new = apply(
+            &info,
+            &old,
+            br#"{"spec":{"containers":[{"name":"d","image":null}],"nodeSelector":{"a":"1","b":null}}}"#,
+            BodyType::MergePatch,
+        )
+        .unwrap();
+        assert_eq!(new["spec"]["containers"], json!([{"name": "d"}]));
+        assert_eq!(new["spec"]["nodeSelector"], json!({"a": "1"}));
         let err = apply(&info, &old, b"[]", BodyType::MergePatch).unwrap_err();
         assert_eq!(err.code, 400);
         assert_eq!(
