@@ -417,6 +417,40 @@ fn cap_update_managers(entries: &mut Vec<Entry>) {
     });
 }
 
+/// What a create compares against: kube-apiserver compares with the kind's Go zero value, in
+/// which value (non-pointer) structs already exist, so they are not "added" (no `.` entry).
+/// The definitions do not say which structs are values; these are the ones every workload
+/// kind has (`metadata`, `spec`, `status`, pod templates, update strategies). Custom resources
+/// (no definitions) start from an empty object, as upstream's unstructured zero value.
+fn zero_object(schema: Option<Schema<'_>>) -> Value {
+    fn skeleton(s: Schema<'_>, depth: usize) -> Value {
+        let mut m = Map::new();
+        for name in s.property_names() {
+            let Some(p) = s.property(name) else { continue };
+            let value_struct = matches!(name, "metadata" | "spec" | "status")
+                || (depth > 0
+                    && matches!(
+                        name,
+                        "template" | "jobTemplate" | "strategy" | "updateStrategy"
+                    ));
+            if value_struct && p.has_properties() && depth < 6 {
+                let child = if matches!(name, "metadata" | "status" | "strategy" | "updateStrategy")
+                {
+                    Value::Object(Map::new())
+                } else {
+                    skeleton(p, depth + 1)
+                };
+                m.insert(name.to_string(), child);
+            }
+        }
+        Value::Object(m)
+    }
+    match schema {
+        Some(s) if s.defs().is_some() => skeleton(s, 0),
+        _ => json!({}),
+    }
+}
+
 /// Takes `metadata.managedFields` out of an object.
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata")
@@ -566,7 +600,7 @@ pub fn record_update(
     if is_reset_request(sent.as_ref()) {
         return;
     }
-    let mut old_obj = old.cloned().unwrap_or_else(|| json!({}));
+    let mut old_obj = old.cloned().unwrap_or_else(|| zero_object(schema));
     let stored = take_managed_fields(&mut old_obj);
     let mut entries = match decode_entries(sent.as_ref()) {
         Ok(e) if !e.is_empty() && manager.subresource.is_none() => e,

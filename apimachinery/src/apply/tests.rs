@@ -417,6 +417,22 @@ fn create_records_an_update_entry_without_server_fields() {
     let f = &e[0]["fieldsV1"];
     assert!(f.get("f:apiVersion").is_none() && f.get("f:kind").is_none());
     assert_eq!(f["f:metadata"], json!({"f:labels": {".": {}, "f:app": {}}}));
+    // The value structs of the Go zero value already exist: no `.` on spec or the template,
+    // while the new container item carries one (as `kubectl create deployment` shows).
+    assert!(f["f:spec"].get(".").is_none(), "{f}");
+    assert!(f["f:spec"]["f:template"].get(".").is_none(), "{f}");
+    assert!(
+        f["f:spec"]["f:template"]["f:spec"].get(".").is_none(),
+        "{f}"
+    );
+    assert_eq!(
+        f["f:spec"]["f:template"]["f:metadata"],
+        json!({"f:labels": {".": {}, "f:app": {}}})
+    );
+    assert_eq!(
+        f["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"]["."],
+        json!({})
+    );
     assert_eq!(
         f["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"]["f:image"],
         json!({})
