@@ -112,7 +112,8 @@ struct JsonScanner<'a> {
     out: Vec<String>,
 }
 
-const MAX_DEPTH: usize = 10_000;
+/// Deeper documents stop the scan (kube rejects them anyway); keeps the stack small.
+const MAX_DEPTH: usize = 1_000;
 
 impl JsonScanner<'_> {
     fn ws(&mut self) {
@@ -239,23 +240,36 @@ impl JsonScanner<'_> {
 /// per indentation level; anchors, multi-line scalars and complex keys are skipped. Never
 /// panics.
 pub fn duplicate_fields_yaml(raw: &str) -> Vec<String> {
-    // Parse to a JSON value first: if the document is not valid YAML there is nothing to say.
-    let mut out = Vec::new();
-    // Stack of (indent, path, keys seen, list index) for block mappings.
+    yaml_duplicates(raw).into_iter().map(|d| d.0).collect()
+}
+
+/// The duplicate keys of a YAML document as kube-apiserver words them for YAML bodies (the
+/// YAML decoder's strict error, `line 5: key "name" already set in map`), in document order.
+pub fn duplicate_fields_yaml_messages(raw: &str) -> Vec<String> {
+    yaml_duplicates(raw)
+        .into_iter()
+        .map(|(_, line, key)| format!("line {line}: key {key:?} already set in map"))
+        .collect()
+}
+
+/// `(path, 1-based line, key)` of every duplicate key.
+fn yaml_duplicates(raw: &str) -> Vec<(String, usize, String)> {
+    /// A block mapping (`seq: None`) or sequence (`seq: Some(last index)`) being read.
     struct Level {
         indent: usize,
         path: String,
         keys: Vec<String>,
-        seq_index: Option<usize>,
+        seq: Option<usize>,
     }
+    let mut out = Vec::new();
     let mut stack: Vec<Level> = vec![Level {
         indent: 0,
         path: String::new(),
         keys: Vec::new(),
-        seq_index: None,
+        seq: None,
     }];
     let mut block_scalar_indent: Option<usize> = None;
-    for line in raw.lines() {
+    for (line_no, line) in raw.lines().enumerate() {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
         if let Some(bi) = block_scalar_indent {
@@ -264,59 +278,72 @@ pub fn duplicate_fields_yaml(raw: &str) -> Vec<String> {
             }
             block_scalar_indent = None;
         }
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
-            if trimmed == "---" {
-                return out;
-            }
+        if trimmed == "---" || trimmed == "..." {
+            return out;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        // A sequence item: `- key: value` starts a new mapping one level deeper.
-        let (item, content, content_indent) = match trimmed.strip_prefix("- ") {
-            Some(rest) => {
-                let rest_trim = rest.trim_start();
-                (true, rest_trim, indent + 2 + (rest.len() - rest_trim.len()))
-            }
-            None => (false, trimmed, indent),
-        };
-        while stack.len() > 1
-            && (stack.last().is_some_and(|l| l.indent > content_indent)
-                || (item && stack.last().is_some_and(|l| l.indent >= content_indent)))
+        let mut content = trimmed;
+        let mut content_indent = indent;
+        // Sequence items, possibly nested on one line (`- - a`).
+        while let Some(rest) = content
+            .strip_prefix("- ")
+            .or_else(|| (content == "-").then_some(""))
         {
-            stack.pop();
-        }
-        if item {
-            let parent = stack.last_mut().expect("root level");
-            let n = parent.seq_index.map_or(0, |n| n + 1);
-            parent.seq_index = Some(n);
-            let base = format!("{}[{n}]", parent.path);
+            let dash = content_indent;
+            while stack.len() > 1 && stack.last().is_some_and(|l| l.indent > dash) {
+                stack.pop();
+            }
+            let top = stack.last_mut().expect("root level");
+            if top.seq.is_some() && top.indent == dash {
+                top.seq = top.seq.map(|n| n + 1);
+            } else {
+                let path = join(&top.path, top.keys.last().map_or("", String::as_str));
+                stack.push(Level {
+                    indent: dash,
+                    path,
+                    keys: Vec::new(),
+                    seq: Some(0),
+                });
+            }
+            let seq = stack.last().expect("sequence");
+            let item_path = format!("{}[{}]", seq.path, seq.seq.unwrap_or(0));
+            let rest_trim = rest.trim_start();
+            content_indent = dash + 2 + (rest.len() - rest_trim.len());
+            content = rest_trim;
             stack.push(Level {
                 indent: content_indent,
-                path: base,
+                path: item_path,
                 keys: Vec::new(),
-                seq_index: None,
+                seq: None,
             });
         }
         let Some((key, rest)) = split_key(content) else {
             continue;
         };
-        let level = stack.last_mut().expect("a level");
-        if level.indent != content_indent && !item {
-            // A deeper mapping under the last key.
-            let path = level.path.clone();
-            let last_key = level.keys.last().cloned().unwrap_or_default();
-            let child = join(&path, &last_key);
+        while stack.len() > 1
+            && stack.last().is_some_and(|l| {
+                l.indent > content_indent || (l.seq.is_some() && l.indent >= content_indent)
+            })
+        {
+            stack.pop();
+        }
+        let top = stack.last_mut().expect("a level");
+        if top.indent < content_indent {
+            let path = join(&top.path, top.keys.last().map_or("", String::as_str));
             stack.push(Level {
                 indent: content_indent,
-                path: child,
+                path,
                 keys: Vec::new(),
-                seq_index: None,
+                seq: None,
             });
         }
         let level = stack.last_mut().expect("a level");
         let full = join(&level.path, &key);
         if level.keys.contains(&key) {
-            if !out.contains(&full) {
-                out.push(full);
+            if !out.iter().any(|(p, _, _)| *p == full) {
+                out.push((full, line_no + 1, key));
             }
         } else {
             level.keys.push(key);
