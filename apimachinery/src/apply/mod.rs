@@ -451,6 +451,74 @@ fn zero_object(schema: Option<Schema<'_>>) -> Value {
     }
 }
 
+/// The annotation `kubectl apply` (client-side) keeps the applied configuration in.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The only manager whose server-side applies upgrade from client-side apply.
+const LAST_APPLIED_MANAGER: &str = "kubectl";
+
+fn last_applied(obj: &Value) -> Option<&str> {
+    obj.get("metadata")?
+        .get("annotations")?
+        .get(LAST_APPLIED_ANNOTATION)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// The fields (rendered paths) the last-applied annotation sets to the live values.
+fn allowed_from_last_applied(live: &Value, schema: Option<Schema<'_>>) -> Vec<String> {
+    let Some(last) = last_applied(live).and_then(|s| serde_json::from_str::<Value>(s).ok()) else {
+        return Vec::new();
+    };
+    let cmp = typed::compare(&last, live, schema);
+    typed::to_field_set(&last, schema)
+        .difference(&cmp.modified)
+        .difference(&cmp.added)
+        .difference(&cmp.removed)
+        .paths()
+        .iter()
+        .map(|p| path_to_string(p))
+        .collect()
+}
+
+/// JSON with object keys sorted, as Go encodes unstructured objects.
+fn sorted_json(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_json(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_json).collect()),
+        v => v.clone(),
+    }
+}
+
+/// Keeps the last-applied annotation in step with a server-side apply by `kubectl`
+/// (managedfields lastAppliedUpdater): the applied configuration, without the annotation.
+fn set_last_applied(obj: &mut Value, config: &Value) {
+    let mut applied = config.clone();
+    if let Some(a) = applied
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    {
+        a.remove(LAST_APPLIED_ANNOTATION);
+    }
+    let encoded = sorted_json(&applied).to_string();
+    if let Some(a) = obj
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    {
+        a.insert(LAST_APPLIED_ANNOTATION.into(), Value::String(encoded));
+    }
+}
+
 /// Takes `metadata.managedFields` out of an object.
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata")
@@ -567,7 +635,8 @@ pub fn apply(
             .fold(FieldSet::new(), |acc, e| acc.union(&e.set));
         typed::prune(&mut merged, schema, &last, &owned);
     }
-    take_changes(
+    let before = entries.clone();
+    match take_changes(
         &live_obj,
         &merged,
         &mut entries,
@@ -575,7 +644,35 @@ pub fn apply(
         force,
         schema,
         reset,
-    )?;
+    ) {
+        Ok(_) => {}
+        Err(ApplyError::Conflicts(conflicts)) if manager.name == LAST_APPLIED_MANAGER => {
+            // Upgrading from client-side apply: conflicts on fields the last-applied
+            // annotation still describes exactly are taken (managedfields lastAppliedManager).
+            let allowed = allowed_from_last_applied(&live_obj, schema);
+            let remaining: Vec<Conflict> = conflicts
+                .into_iter()
+                .filter(|c| !allowed.iter().any(|a| *a == c.field))
+                .collect();
+            if !remaining.is_empty() {
+                return Err(ApplyError::Conflicts(remaining));
+            }
+            entries = before;
+            take_changes(
+                &live_obj,
+                &merged,
+                &mut entries,
+                Some(me),
+                true,
+                schema,
+                reset,
+            )?;
+        }
+        Err(e) => return Err(e),
+    }
+    if manager.name == LAST_APPLIED_MANAGER && last_applied(&live_obj).is_some() {
+        set_last_applied(&mut merged, &config);
+    }
     entries[me].set = entries[me].set.difference(&stripped_fields());
     if merged != live_obj || entries[me].time.is_none() {
         entries[me].time = Some(manager.now.to_string());

@@ -678,3 +678,74 @@ fn more_than_ten_update_managers_fold_the_oldest_into_ancient_changes() {
     );
     assert!(e.iter().any(|e| e["manager"] == "m03"));
 }
+
+#[test]
+fn kubectl_upgrades_from_client_side_apply() {
+    // kubernetes.io "Server-Side Apply", "Upgrading from client-side apply to server-side
+    // apply", and managedfields lastappliedmanager.go / lastappliedupdater.go: `kubectl`
+    // takes the fields the last-applied annotation still describes, and keeps the annotation
+    // in step; another manager name, or a field changed since, still conflicts.
+    let mut created = deployment(3, "nginx:1.14");
+    let annotation = created.to_string();
+    created["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: annotation});
+    record_update(
+        None,
+        &mut created,
+        &mgr("kubectl-client-side-apply", "apps/v1", T0),
+        deployment_schema(),
+        &FieldSet::new(),
+    );
+    let config = deployment(5, "nginx:1.14");
+    let err = apply(
+        Some(&created),
+        &config,
+        &mgr("someone", "apps/v1", T1),
+        false,
+        deployment_schema(),
+        &FieldSet::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+    );
+    let out = apply(
+        Some(&created),
+        &config,
+        &mgr("kubectl", "apps/v1", T1),
+        false,
+        deployment_schema(),
+        &FieldSet::new(),
+    )
+    .expect("kubectl takes the client-side applied fields");
+    assert_eq!(out["spec"]["replicas"], 5);
+    let annotation: Value = serde_json::from_str(
+        out["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(annotation["spec"]["replicas"], 5);
+
+    // Once the live value differs from the annotation, it is a real conflict again.
+    let mut scaled = created.clone();
+    scaled["spec"]["replicas"] = json!(7);
+    record_update(
+        Some(&created),
+        &mut scaled,
+        &mgr("kubectl-client-side-apply", "apps/v1", T1),
+        deployment_schema(),
+        &FieldSet::new(),
+    );
+    assert!(matches!(
+        apply(
+            Some(&scaled),
+            &config,
+            &mgr("kubectl", "apps/v1", T1),
+            false,
+            deployment_schema(),
+            &FieldSet::new()
+        ),
+        Err(ApplyError::Conflicts(_))
+    ));
+}
