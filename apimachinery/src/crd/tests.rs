@@ -511,6 +511,18 @@ fn crd_validation_messages() {
         ]
     );
 
+    let mut column = crd.clone();
+    column["spec"]["versions"][0]["additionalPrinterColumns"][0]["jsonPath"] = json!("spec.x");
+    column["spec"]["versions"][0]["additionalPrinterColumns"][1]["type"] = json!("int");
+    let r = render(&validate_crd(&column, None));
+    assert_eq!(
+        r,
+        vec![
+            "spec.versions[0].additionalPrinterColumns[0].jsonPath: Invalid value: \"spec.x\": must be a simple json path starting with .",
+            "spec.versions[0].additionalPrinterColumns[1].type: Unsupported value: \"int\": supported values: \"integer\", \"number\", \"string\", \"boolean\", \"date\"",
+        ]
+    );
+
     let mut scoped = crd.clone();
     scoped["spec"]["scope"] = json!("Cluster");
     let r = render(&validate_crd(&scoped, Some(&crd)));

@@ -320,6 +320,12 @@ fn validate_version(errs: &mut Vec<FieldError>, v: &Value, path: &str) {
             let jp = s(c, "jsonPath");
             if jp.is_empty() {
                 errs.push(FieldError::required(format!("{cp}.jsonPath"), ""));
+            } else if !jp.starts_with('.') {
+                errs.push(FieldError::invalid(
+                    format!("{cp}.jsonPath"),
+                    jp,
+                    "must be a simple json path starting with .",
+                ));
             } else if let Err(e) = super::jsonpath::parse_jsonpath(jp) {
                 errs.push(FieldError::invalid(
                     format!("{cp}.jsonPath"),
