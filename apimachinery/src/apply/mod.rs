@@ -652,7 +652,7 @@ pub fn apply(
             let allowed = allowed_from_last_applied(&live_obj, schema);
             let remaining: Vec<Conflict> = conflicts
                 .into_iter()
-                .filter(|c| !allowed.iter().any(|a| *a == c.field))
+                .filter(|c| !allowed.contains(&c.field))
                 .collect();
             if !remaining.is_empty() {
                 return Err(ApplyError::Conflicts(remaining));
