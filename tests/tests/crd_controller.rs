@@ -5,7 +5,7 @@
 //! object changed while both were down is reconciled. managedFields show the controller's
 //! Apply entry for the status subresource.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -80,6 +80,7 @@ async fn reconcile(widget: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Acti
     let status = json!({
         "apiVersion": "stable.example.com/v1",
         "kind": "Widget",
+        "metadata": {"name": name},
         "status": {
             "observedReplicas": replicas,
             "observedGeneration": widget.metadata.generation,
@@ -94,8 +95,15 @@ async fn reconcile(widget: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Acti
     Ok(Action::await_change())
 }
 
+/// Requeues after a failure; prints each distinct error once (shown when the test fails).
 fn error_policy(_widget: Arc<DynamicObject>, error: &kube::Error, _ctx: Arc<Context>) -> Action {
-    eprintln!("reconcile failed: {error}");
+    static LAST: Mutex<String> = Mutex::new(String::new());
+    let text = error.to_string();
+    let mut last = LAST.lock().unwrap();
+    if *last != text {
+        eprintln!("reconcile failed: {text}");
+        *last = text;
+    }
     Action::requeue(Duration::from_millis(500))
 }
 
