@@ -741,3 +741,34 @@ fn apply_prune_deletes_what_left_the_file() {
         "configmap/a\nconfigmap/b\nconfigmap/manual\n"
     );
 }
+
+#[test]
+fn apply_a_list_document() {
+    let (_server, k) = start();
+    // `kind: List` is a client-side wrapper; kubectl validates its items itself
+    // (fieldValidation is never verified for v1/List) and applies each item.
+    let list = "apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: first
+  data:
+    k: v
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: second
+";
+    let out = k.run_stdin(&["apply", "-f", "-"], list);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout, "configmap/first created\nconfigmap/second created\n",
+        "{out}"
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "first", "second", "-o", "name"]),
+        "configmap/first\nconfigmap/second\n"
+    );
+}

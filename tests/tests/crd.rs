@@ -560,7 +560,8 @@ fn strategic_merge_patch_is_refused_for_custom_resources() {
     let (_server, k) = start();
     install_crontabs(&k);
     k.ok_stdin(&["create", "-f", "-"], &crontab("p", "0 * * * *", Some(4)));
-    // Custom resources have no strategic merge patch: 415 with the accepted types.
+    // Custom resources have no strategic merge patch: the server answers 415 with the
+    // accepted types, and kubectl 1.37 names the patch type and the kind in front of it.
     let out = k.run(&[
         "patch",
         "crontab",
@@ -571,11 +572,10 @@ fn strategic_merge_patch_is_refused_for_custom_resources() {
         r#"{"spec":{"replicas":5}}"#,
     ]);
     assert!(!out.success(), "{out}");
-    assert!(
-        out.stderr.starts_with(
-            "Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-        ),
-        "expected `Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`:\n{out}"
+    assert_eq!(
+        out.stderr,
+        "error: application/strategic-merge-patch+json is not supported by stable.example.com/v1, Kind=CronTab: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml\n",
+        "{out}"
     );
     assert_eq!(jsonpath(&k, &["crontab", "p"], "{.spec.replicas}"), "4");
 }
@@ -961,8 +961,16 @@ fn cluster_scoped_crd() {
     let rows = table(&out);
     // A CRD that lists columns gets NAME and exactly those (AGE only when no column is listed).
     assert_eq!(rows[0], ["NAME", "ENABLED"], "{out}");
-    assert_eq!(row(&out, "dark-mode")[..2], ["dark-mode", "true"], "{out}");
-    assert_eq!(row(&out, "beta")[..2], ["beta", "false"], "{out}");
+    assert_eq!(
+        row(&out, "dark-mode"),
+        ["dark-mode", "true"],
+        "the boolean column should read `true`:\n{out}"
+    );
+    assert_eq!(
+        row(&out, "beta"),
+        ["beta", "false"],
+        "the defaulted boolean column should read `false`:\n{out}"
+    );
     // Stored without a namespace, served at the cluster path.
     let obj = k.ok(&[
         "get",
