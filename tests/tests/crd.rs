@@ -439,7 +439,11 @@ fn defaults_are_applied_and_unknown_fields_pruned_or_refused() {
     install_crontabs(&k);
     // spec.replicas defaults to 1.
     k.ok_stdin(&["create", "-f", "-"], &crontab("plain", "0 * * * *", None));
-    assert_eq!(jsonpath(&k, &["crontab", "plain"], "{.spec.replicas}"), "1");
+    assert_eq!(
+        jsonpath(&k, &["crontab", "plain"], "{.spec.replicas}"),
+        "1",
+        "spec.replicas should take the schema's default (1)"
+    );
 
     let colour = format!("{}  colour: blue\n", crontab("extra", "0 * * * *", Some(2)));
     // kubectl's default --validate=strict asks for fieldValidation=Strict.
@@ -547,7 +551,10 @@ fn merge_and_json_patches_apply() {
         "-p",
         r#"{"spec":{"replicas":11}}"#,
     ]);
-    assert!(!out.success(), "{out}");
+    assert!(
+        !out.success(),
+        "a merge patch to replicas 11 should be refused by the schema's maximum (10):\n{out}"
+    );
     assert_eq!(
         out.stderr,
         "The CronTab \"p\" is invalid: spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10\n",
@@ -613,7 +620,10 @@ fn scale_subresource_moves_spec_replicas() {
     assert_eq!(scale["status"]["replicas"], 2, "{scale}");
     // Scaling past the schema's maximum is refused by the object's validation.
     let out = k.run(&["scale", "crontab", "x", "--replicas=11"]);
-    assert!(!out.success(), "{out}");
+    assert!(
+        !out.success(),
+        "scaling to 11 should be refused by the schema's maximum (10):\n{out}"
+    );
     assert!(
         out.stderr.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
         "expected the schema's maximum in the message:\n{out}"
@@ -761,7 +771,10 @@ fn deleting_the_crd_deletes_its_objects_and_leaves_discovery() {
     install_crontabs(&k);
     let out = k.run(&["get", "crontabs", "-A"]);
     assert!(out.success(), "{out}");
-    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stdout, "",
+        "the objects of a deleted CRD should be gone when it is created again:\n{out}"
+    );
     assert_eq!(out.stderr, "No resources found\n", "{out}");
 }
 
@@ -840,6 +853,27 @@ fn two_kinds_in_one_group_coexist() {
     assert!(list.contains("\"crontabs\""), "{list}");
 }
 
+/// Polls the CRD's conditions (`type=status/reason/message;` each) until NamesAccepted is
+/// False; on timeout, fails showing the conditions last seen.
+fn names_accepted_false(k: &Kubectl, crd: &str) -> String {
+    let end = std::time::Instant::now() + WAIT;
+    loop {
+        let conditions = jsonpath(
+            k,
+            &["crd", crd],
+            "{range .status.conditions[*]}{.type}={.status}/{.reason}/{.message};{end}",
+        );
+        if conditions.contains("NamesAccepted=False") {
+            return conditions;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "expected condition NamesAccepted=False on {crd} within {WAIT:?}; conditions: {conditions:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn conflicting_names_are_not_accepted() {
     let (_server, k) = start();
@@ -854,14 +888,7 @@ fn conflicting_names_are_not_accepted() {
         k.ok_stdin(&["apply", "-f", "-"], &clash),
         "customresourcedefinition.apiextensions.k8s.io/crontasks.stable.example.com created\n"
     );
-    let conditions = eventually(WAIT, "NamesAccepted=False on crontasks", || {
-        let c = jsonpath(
-            &k,
-            &["crd", "crontasks.stable.example.com"],
-            "{range .status.conditions[*]}{.type}={.status}/{.reason}/{.message};{end}",
-        );
-        c.contains("NamesAccepted=False").then_some(c)
-    });
+    let conditions = names_accepted_false(&k, "crontasks.stable.example.com");
     assert!(
         conditions.contains("NamesAccepted=False/ShortNamesConflict/\"ct\" is already in use;"),
         "expected NamesAccepted=False reason ShortNamesConflict message `\"ct\" is already in use`, got {conditions:?}"
@@ -883,14 +910,7 @@ fn conflicting_names_are_not_accepted() {
         .replace("Backup", "CronTab")
         .replace("[bk]", "[ctb]\n    listKind: CronTableList");
     k.ok_stdin(&["apply", "-f", "-"], &kind_clash);
-    let conditions = eventually(WAIT, "NamesAccepted=False on crontables", || {
-        let c = jsonpath(
-            &k,
-            &["crd", "crontables.stable.example.com"],
-            "{range .status.conditions[*]}{.type}={.status}/{.reason}/{.message};{end}",
-        );
-        c.contains("NamesAccepted=False").then_some(c)
-    });
+    let conditions = names_accepted_false(&k, "crontables.stable.example.com");
     assert!(
         conditions.contains("NamesAccepted=False/KindConflict/\"CronTab\" is already in use;"),
         "expected NamesAccepted=False reason KindConflict message `\"CronTab\" is already in use`, got {conditions:?}"
