@@ -1022,3 +1022,34 @@ fn cluster_scoped_crd() {
         "clusterflag.stable.example.com/dark-mode\n"
     );
 }
+
+#[test]
+fn explain_shows_the_crd_schema() {
+    let (_server, k) = start();
+    install_crontabs(&k);
+    let out = eventually(WAIT, "kubectl explain crontabs.spec to succeed", || {
+        let out = k.run(&["explain", "crontabs.spec"]);
+        out.success().then_some(out)
+    });
+    for expected in [
+        "GROUP:      stable.example.com\n",
+        "KIND:       CronTab\n",
+        "VERSION:    v1\n",
+        "FIELD: spec <Object>\n",
+        "  cronSpec\t<string> -required-\n",
+        "  replicas\t<integer>\n",
+        "  mode\t<string>\n  enum: Daily, Hourly\n",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "expected {expected:?} in kubectl explain crontabs.spec:\n{out}"
+        );
+    }
+    let out = k.run(&[
+        "explain",
+        "crontabs.spec",
+        "--api-version=stable.example.com/v1beta1",
+    ]);
+    assert!(out.success(), "{out}");
+    assert!(out.stdout.contains("VERSION:    v1beta1\n"), "{out}");
+}
