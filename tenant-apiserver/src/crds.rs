@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use warren_apimachinery::crd;
 use warren_apimachinery::error::ApiError;
 use warren_apimachinery::registry::ResourceInfo;
 
@@ -397,88 +398,6 @@ pub fn present(info: &ResourceInfo, obj: &mut Value) {
         && o.contains_key("metadata")
     {
         o.insert("apiVersion".into(), json!(info.api_version()));
-    }
-}
-
-/// Stand-in for `warren_apimachinery::crd` until that module lands (same function names).
-mod crd {
-    use std::sync::Arc;
-
-    use serde_json::{Value, json};
-    use warren_apimachinery::error::FieldError;
-    use warren_apimachinery::registry::{ALL_VERBS, ResourceInfo};
-
-    pub fn default_crd(_crd: &mut Value) {}
-    pub fn validate_crd(_crd: &Value, _old: Option<&Value>) -> Vec<FieldError> {
-        Vec::new()
-    }
-    pub fn prune(_obj: &mut Value, _schema: &Value) -> Vec<String> {
-        Vec::new()
-    }
-    pub fn apply_defaults(_obj: &mut Value, _schema: &Value) {}
-    pub fn validate_object(_obj: &Value, _schema: &Value) -> Vec<FieldError> {
-        Vec::new()
-    }
-    pub fn names_conflict(
-        _crd: &Value,
-        _others: &[Value],
-        _builtins: &[ResourceInfo],
-    ) -> Option<(String, String)> {
-        None
-    }
-    pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
-        let spec = &crd["spec"];
-        let names = &spec["names"];
-        let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-        let list = |v: &Value| {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let versions = spec["versions"].as_array().cloned().unwrap_or_default();
-        let storage = versions
-            .iter()
-            .find(|v| v["storage"] == json!(true))
-            .map(|v| s(&v["name"]))
-            .unwrap_or_default();
-        versions
-            .iter()
-            .filter(|v| v["served"] == json!(true))
-            .map(|v| {
-                let mut entry = v.clone();
-                entry["names"] = names.clone();
-                entry["scope"] = spec["scope"].clone();
-                entry["group"] = spec["group"].clone();
-                entry["storageVersion"] = json!(storage);
-                let mut subresources: Vec<String> = v["subresources"]
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default();
-                subresources.sort();
-                ResourceInfo {
-                    group: s(&spec["group"]),
-                    version: s(&v["name"]),
-                    kind: s(&names["kind"]),
-                    plural: s(&names["plural"]),
-                    singular: if names["singular"].is_string() {
-                        s(&names["singular"])
-                    } else {
-                        s(&names["kind"]).to_lowercase()
-                    },
-                    namespaced: spec["scope"] != json!("Cluster"),
-                    short_names: list(&names["shortNames"]),
-                    categories: list(&names["categories"]),
-                    verbs: ALL_VERBS.iter().map(|v| v.to_string()).collect(),
-                    subresources,
-                    crd: Some(Arc::new(entry)),
-                }
-            })
-            .collect()
     }
 }
 

@@ -173,7 +173,7 @@ impl ApiServer {
                 self.bind(&info, ns, name, &ctx, &body).await
             }
             (&Method::PUT, Some(name), sub) => {
-                let obj = self.decode_object(&info, &ctx, &body)?;
+                let obj = self.decode_object(&info, &ctx, &body, "UpdateOptions")?;
                 let out = self.update(&info, ns, name, obj, sub, &ctx).await?;
                 Ok(self.respond(&info, StatusCode::OK, &out, output))
             }
@@ -229,6 +229,7 @@ impl ApiServer {
         info: &ResourceInfo,
         ctx: &RequestContext,
         body: &[u8],
+        options_kind: &str,
     ) -> Result<Value, ApiError> {
         let ty = codec::body_type(ctx.content_type.as_deref())?;
         if !matches!(ty, BodyType::Json | BodyType::Yaml | BodyType::Protobuf) {
@@ -299,7 +300,7 @@ impl ApiServer {
             BodyType::Yaml => crate::managed::RawBody::Yaml(body),
             _ => crate::managed::RawBody::None,
         };
-        crate::managed::check_fields(info, ctx, raw, &mut obj)?;
+        crate::managed::check_fields(info, ctx, options_kind, raw, &mut obj)?;
         Ok(obj)
     }
 
@@ -522,7 +523,7 @@ impl ApiServer {
         output: Output,
     ) -> Result<Response<Body>, ApiError> {
         let dry = dry_run(&ctx.query)?;
-        let obj = self.decode_object(info, ctx, body)?;
+        let obj = self.decode_object(info, ctx, body, "CreateOptions")?;
         let manager = crate::managed::manager(ctx)?;
         let out = self
             .create_object(info, ns, ctx, obj, dry, Some(&manager))
@@ -857,7 +858,7 @@ impl ApiServer {
                 }
                 _ => crate::managed::RawBody::None,
             };
-            crate::managed::check_fields(info, ctx, raw, &mut patched)?;
+            crate::managed::check_fields(info, ctx, "PatchOptions", raw, &mut patched)?;
             // A resourceVersion inside the patch is a precondition.
             let precondition = object::resource_version(&patched)
                 .map(parse_rv)
@@ -971,6 +972,14 @@ impl ApiServer {
                 "the name of the object ({config_name}) does not match the name on the URL ({name})"
             )));
         }
+        let mut config = config;
+        crate::managed::check_fields(
+            info,
+            ctx,
+            "PatchOptions",
+            crate::managed::RawBody::Yaml(body),
+            &mut config,
+        )?;
         let precondition = object::resource_version(&config)
             .map(parse_rv)
             .transpose()?;
@@ -1184,7 +1193,7 @@ impl ApiServer {
                 crate::crds::prepare_delete(&mut new);
             }
             let is_pod = info.group.is_empty() && info.kind == "Pod";
-            if !object::finalizers(&old).is_empty() || pending_spec_finalizers(info, &old) {
+            if !object::finalizers(&new).is_empty() || pending_spec_finalizers(info, &old) {
                 mark = true;
             }
             if is_pod {
@@ -1562,6 +1571,13 @@ pub(crate) fn merge_for_update(
         Some("status") => {
             let mut out = old.clone();
             out["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+            // managedFields were updated for the status write: they go with it (as the
+            // status strategies of kube-apiserver keep them).
+            if let Some(mf) = new.pointer("/metadata/managedFields")
+                && let Some(meta) = object::metadata_mut(&mut out)
+            {
+                meta.insert("managedFields".into(), mf.clone());
+            }
             if out["status"].is_null()
                 && let Some(o) = out.as_object_mut()
             {

@@ -2,11 +2,16 @@
 //! the schema each kind's merge and validation rules come from.
 
 use serde_json::Value;
+use warren_apimachinery::apply;
+use warren_apimachinery::crd;
 use warren_apimachinery::error::ApiError;
+use warren_apimachinery::field_validation::{self, Mode};
+use warren_apimachinery::openapi;
 use warren_apimachinery::registry::ResourceInfo;
 use warren_apimachinery::schema::Schema;
 
 use crate::handlers::RequestContext;
+use crate::object;
 
 /// The schema of a kind: a custom resource's structural schema, or the built-in definition.
 pub fn schema_for(info: &ResourceInfo) -> Option<Schema<'_>> {
@@ -17,8 +22,8 @@ pub fn schema_for(info: &ResourceInfo) -> Option<Schema<'_>> {
 }
 
 fn builtin_schema(info: &ResourceInfo) -> Option<Schema<'static>> {
-    let _ = info;
-    None
+    let name = openapi::definition_for(&info.group, &info.version, &info.kind)?;
+    Schema::definition(openapi::builtin_definitions(), name)
 }
 
 /// The field manager of a request: `fieldManager`, else derived from the User-Agent as
@@ -52,7 +57,16 @@ pub fn record_update(
     manager: &str,
     subresource: Option<&str>,
 ) {
-    let _ = (info, old, new, manager, subresource);
+    let now = object::now_rfc3339();
+    let api_version = info.api_version();
+    let m = apply::Manager {
+        name: manager,
+        api_version: &api_version,
+        subresource,
+        now: &now,
+    };
+    let reset = apply::reset_fields(subresource, info.has_status());
+    apply::record_update(old, new, &m, schema_for(info), &reset);
 }
 
 /// Server-side apply of `config` by `manager` to `live` (None: the object does not exist yet);
@@ -66,10 +80,23 @@ pub fn apply(
     force: bool,
     subresource: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let _ = (info, live, config, manager, force, subresource);
-    Err(ApiError::unsupported_media_type(
-        "application/apply-patch+yaml",
-    ))
+    let now = object::now_rfc3339();
+    let api_version = info.api_version();
+    let m = apply::Manager {
+        name: manager,
+        api_version: &api_version,
+        subresource,
+        now: &now,
+    };
+    let reset = apply::reset_fields(subresource, info.has_status());
+    Ok(apply::apply(
+        live,
+        config,
+        &m,
+        force,
+        schema_for(info),
+        &reset,
+    )?)
 }
 
 /// The raw body a request carried, for duplicate-field detection.
@@ -90,9 +117,53 @@ pub enum RawBody<'a> {
 pub fn check_fields(
     info: &ResourceInfo,
     ctx: &RequestContext,
+    options_kind: &str,
     raw: RawBody<'_>,
     obj: &mut Value,
 ) -> Result<(), ApiError> {
-    let _ = (info, ctx, raw, obj);
+    let mode = field_validation::mode_for(
+        ctx.query.get("fieldValidation").map(String::as_str),
+        options_kind,
+    )?;
+    if mode == Mode::Ignore {
+        if let Some(schema) = builtin_schema(info).filter(|_| info.crd.is_none()) {
+            field_validation::strip_unknown(obj, schema);
+        }
+        return Ok(());
+    }
+    let duplicates = match raw {
+        RawBody::Json(body) => field_validation::duplicate_fields_json(body),
+        RawBody::Yaml(body) => {
+            field_validation::duplicate_fields_yaml(&String::from_utf8_lossy(body))
+        }
+        RawBody::None => Vec::new(),
+    };
+    let unknown = match crate::crds::schema_of(info) {
+        Some(schema) => crd::prune(&mut obj.clone(), schema),
+        None => match builtin_schema(info) {
+            Some(schema) => {
+                let unknown = field_validation::unknown_fields(obj, schema);
+                if !unknown.is_empty() && mode != Mode::Strict {
+                    field_validation::strip_unknown(obj, schema);
+                }
+                unknown
+            }
+            None => Vec::new(),
+        },
+    };
+    let problems = field_validation::problems(&duplicates, &unknown);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if mode == Mode::Strict {
+        return Err(field_validation::strict_error(
+            &info.kind,
+            &info.version,
+            &problems,
+        ));
+    }
+    for p in problems {
+        ctx.warn(p);
+    }
     Ok(())
 }

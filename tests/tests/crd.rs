@@ -220,7 +220,7 @@ fn crd_becomes_established_and_is_discovered() {
         .collect();
     assert_eq!(
         names,
-        ["crontabs", "crontabs/scale", "crontabs/status"],
+        ["crontabs", "crontabs/status", "crontabs/scale"],
         "{list}"
     );
 }
