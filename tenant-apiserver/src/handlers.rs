@@ -973,6 +973,7 @@ impl ApiServer {
             )));
         }
         let mut config = config;
+        crate::managed::check_apply_config(info, &config)?;
         crate::managed::check_fields(
             info,
             ctx,
