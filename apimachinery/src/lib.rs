@@ -8,12 +8,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod crd;
 pub mod apply;
+pub mod crd;
 pub mod error;
 pub mod field_validation;
 pub mod kinds;
 pub mod openapi;
+pub mod openapi_v2_proto;
 pub mod protobuf;
 pub mod registry;
 pub mod schema;

@@ -15,12 +15,18 @@
 //! resource list and cached (the registry changes when CRDs come and go). The v3 index gives
 //! each document's URL with `?hash=` (the upper-case hex SHA-512 of the document, also its
 //! ETag); a request with the current hash is answered `Cache-Control: public, immutable`, one
-//! with a stale hash is redirected to the current URL. `/openapi/v2` is served as JSON only:
-//! a client that accepts nothing but `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`
-//! gets 406, which kubectl (that only needs v2 for client-side patch metadata) tolerates.
+//! with a stale hash is redirected to the current URL.
+//!
+//! `/openapi/v2` is served as JSON or, as kube-apiserver does, as gnostic protobuf
+//! ([`warren_apimachinery::openapi_v2_proto`]) to a client that asks for
+//! `application/com.github.proto-openapi.spec.v2@v1.0+protobuf` (or the newer
+//! `...spec.v2.v1.0+protobuf`): client-go's `OpenAPISchema()` does, and kubectl needs it for
+//! client-side validation (`kubectl apply -f` of a `kind: List`, for one). The Accept header is
+//! negotiated as upstream's handler does; the protobuf form is encoded once per document, on
+//! first request, and has its own ETag (the hash of its bytes). Both answer `Vary: Accept`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
@@ -29,6 +35,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
 use warren_apimachinery::error::ApiError;
 use warren_apimachinery::openapi::{builtin_definitions, definition_for};
+use warren_apimachinery::openapi_v2_proto;
 use warren_apimachinery::registry::ResourceInfo;
 
 use crate::server::{ApiServer, Body};
@@ -37,19 +44,30 @@ const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1";
 const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
-/// `/openapi/v2`: the swagger 2.0 document, as JSON.
+/// The media type kube-apiserver answers with for `/openapi/v2` in protobuf.
+const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+/// The older name of the same, which client-go asks for.
+const V2_PROTOBUF_DEPRECATED: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// `/openapi/v2`: the swagger 2.0 document, as JSON or gnostic protobuf.
 pub fn v2(api: &ApiServer, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
     let docs = documents(&api.registry.all());
-    check_json_acceptable(headers)?;
-    let etag = format!("\"{}\"", docs.v2.hash);
-    if if_none_match(headers, &etag) {
-        return Ok(not_modified(&etag));
-    }
-    Ok(document_response(
-        docs.v2.body.clone(),
-        &etag,
-        "no-cache, private",
-    ))
+    let format = negotiate_v2(headers)?;
+    let (doc, content_type) = match format {
+        V2Format::Json => (&docs.v2, "application/json"),
+        V2Format::Protobuf => (docs.v2_protobuf(), V2_PROTOBUF),
+    };
+    let etag = format!("\"{}\"", doc.hash);
+    let mut resp = if if_none_match(headers, &etag) {
+        not_modified(&etag)
+    } else {
+        document_response(doc.body.clone(), &etag, "no-cache, private")
+    };
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(resp)
 }
 
 /// `/openapi/v3` (the index, `gv` None) and `/openapi/v3/api/v1`, `/openapi/v3/apis/G/V`.
@@ -121,6 +139,61 @@ pub fn v3(
 
 // ---------------------------------------------------------------------------------------------
 // HTTP helpers.
+
+/// The representations of `/openapi/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum V2Format {
+    Json,
+    Protobuf,
+}
+
+/// The representation of `/openapi/v2` an Accept header asks for, as kube-openapi's handler
+/// picks it: clauses sorted by quality (a specific type before a wildcard at equal quality,
+/// else in the order given), and the first that JSON or protobuf matches wins (JSON for
+/// wildcards; no Accept means JSON). 406 when none matches.
+fn negotiate_v2(headers: &HeaderMap) -> Result<V2Format, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(V2Format::Json);
+    };
+    if accept.trim().is_empty() {
+        return Ok(V2Format::Json);
+    }
+    let mut clauses: Vec<(f32, &str, &str)> = accept
+        .split(',')
+        .filter_map(|clause| {
+            let mut parts = clause.split(';');
+            let (kind, subtype) = parts.next()?.trim().split_once('/')?;
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((quality, kind.trim(), subtype.trim()))
+        })
+        .filter(|(quality, _, _)| *quality > 0.0)
+        .collect();
+    // A stable sort keeps the client's order among equals.
+    clauses.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then((a.1 == "*").cmp(&(b.1 == "*")))
+            .then((a.2 == "*").cmp(&(b.2 == "*")))
+    });
+    let offered = [
+        ("application/json", V2Format::Json),
+        (V2_PROTOBUF_DEPRECATED, V2Format::Protobuf),
+        (V2_PROTOBUF, V2Format::Protobuf),
+    ];
+    for (_, kind, subtype) in clauses {
+        for (media, format) in offered {
+            let (offered_kind, offered_subtype) = media.split_once('/').unwrap_or((media, ""));
+            if (kind == "*" || kind.eq_ignore_ascii_case(offered_kind))
+                && (subtype == "*" || subtype.eq_ignore_ascii_case(offered_subtype))
+            {
+                return Ok(format);
+            }
+        }
+    }
+    Err(ApiError::not_acceptable(accept))
+}
 
 /// JSON is acceptable unless the client names only other media types.
 fn check_json_acceptable(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -195,7 +268,10 @@ struct Serialized {
 
 impl Serialized {
     fn new(doc: &Value) -> Self {
-        let body = serde_json::to_vec(doc).unwrap_or_default();
+        Self::from_bytes(serde_json::to_vec(doc).unwrap_or_default())
+    }
+
+    fn from_bytes(body: Vec<u8>) -> Self {
         let hash = Sha512::digest(&body)
             .iter()
             .map(|b| format!("{b:02X}"))
@@ -210,8 +286,20 @@ impl Serialized {
 /// Every document for one set of served resources.
 struct Documents {
     v2: Serialized,
+    /// `v2` as gnostic protobuf, encoded on first request.
+    v2_protobuf: OnceLock<Serialized>,
     /// `api/v1`, `apis/apps/v1`... → document.
     v3: BTreeMap<String, Serialized>,
+}
+
+impl Documents {
+    /// The v2 document as protobuf (encoded from the JSON once, then kept).
+    fn v2_protobuf(&self) -> &Serialized {
+        self.v2_protobuf.get_or_init(|| {
+            let doc: Value = serde_json::from_slice(&self.v2.body).unwrap_or(Value::Null);
+            Serialized::from_bytes(openapi_v2_proto::encode_document(&doc))
+        })
+    }
 }
 
 /// Documents of the last few resource lists (one per test server, or per CRD change).
@@ -249,6 +337,7 @@ fn build_documents(resources: &[Arc<ResourceInfo>]) -> Documents {
         .collect();
     Documents {
         v2: Serialized::new(&v2_document(resources)),
+        v2_protobuf: OnceLock::new(),
         v3,
     }
 }
@@ -279,7 +368,14 @@ struct KindSchemas {
     own: Vec<(String, Value)>,
 }
 
-fn kind_schemas(info: &ResourceInfo) -> KindSchemas {
+/// The document a schema is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenApiVersion {
+    V2,
+    V3,
+}
+
+fn kind_schemas(info: &ResourceInfo, version: OpenApiVersion) -> KindSchemas {
     let list_kind = info.list_kind();
     if info.crd.is_none()
         && let (Some(kind), Some(list)) = (
@@ -301,11 +397,82 @@ fn kind_schemas(info: &ResourceInfo) -> KindSchemas {
         .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
         .cloned()
         .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    let schema = match version {
+        OpenApiVersion::V2 => crd_schema_to_v2(schema),
+        OpenApiVersion::V3 => schema,
+    };
     let own = vec![
         (kind.clone(), custom_resource_schema(info, schema)),
         (list.clone(), custom_resource_list_schema(info, &kind)),
     ];
     KindSchemas { kind, list, own }
+}
+
+/// A CRD's structural schema as kube-apiserver publishes it in v2 (apiextensions-apiserver's
+/// `ToStructuralOpenAPIV2`), since kubectl validates against v2 on the client: no `allOf`,
+/// `oneOf`, `anyOf` or `not`; a nullable schema loses its type, items and properties and a
+/// preserve-unknown-fields one its items and properties (else kubectl would reject what the
+/// server keeps); an array without items loses its type (kubectl cannot parse it); a nullable
+/// property is not required, nor is anything when the additional properties are nullable.
+fn crd_schema_to_v2(mut schema: Value) -> Value {
+    strip_for_v2(&mut schema);
+    schema
+}
+
+fn strip_for_v2(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    for junctor in ["allOf", "oneOf", "anyOf", "not"] {
+        map.remove(junctor);
+    }
+    let is_nullable = |s: &Value| s.get("nullable").and_then(Value::as_bool) == Some(true);
+    if map.remove("nullable").and_then(|v| v.as_bool()) == Some(true) {
+        for key in ["type", "items", "properties"] {
+            map.remove(key);
+        }
+    }
+    if map
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        map.remove("items");
+        map.remove("properties");
+    }
+    if map.get("type").and_then(Value::as_str) == Some("array") && !map.contains_key("items") {
+        map.remove("type");
+    }
+    let nullable_properties: Vec<String> = map
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .filter(|(_, s)| is_nullable(s))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if map.get("additionalProperties").is_some_and(is_nullable) {
+        map.remove("required");
+    } else if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|r| !nullable_properties.iter().any(|n| r == n.as_str()));
+        if required.is_empty() {
+            map.remove("required");
+        }
+    }
+    // Children after their parent, which read their `nullable` above.
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        properties.values_mut().for_each(strip_for_v2);
+    }
+    match map.get_mut("items") {
+        Some(Value::Array(items)) => items.iter_mut().for_each(strip_for_v2),
+        Some(items) => strip_for_v2(items),
+        None => {}
+    }
+    if let Some(additional @ Value::Object(_)) = map.get_mut("additionalProperties") {
+        strip_for_v2(additional);
+    }
 }
 
 /// A property description of a built-in kind, so that custom resources document their
@@ -696,7 +863,7 @@ fn v2_document(resources: &[Arc<ResourceInfo>]) -> Value {
     let mut definitions = builtin_definitions().clone();
     let mut paths = Map::new();
     for info in resources {
-        let schemas = kind_schemas(info);
+        let schemas = kind_schemas(info, OpenApiVersion::V2);
         for (path, params, ops) in resource_paths(info, &schemas) {
             let mut item = Map::new();
             for (method, op) in ops {
@@ -735,7 +902,7 @@ fn v3_document(resources: &[Arc<ResourceInfo>], group: &str, version: &str) -> O
     let mut own: HashMap<String, Value> = HashMap::new();
     let mut roots: Vec<String> = meta_schemas();
     for info in &served {
-        let schemas = kind_schemas(info);
+        let schemas = kind_schemas(info, OpenApiVersion::V3);
         for (path, params, ops) in resource_paths(info, &schemas) {
             let mut item = Map::new();
             for (method, op) in ops {
@@ -1053,23 +1220,150 @@ mod tests {
     }
 
     #[test]
-    fn only_json_is_served() {
-        let mut headers = HeaderMap::new();
-        assert!(check_json_acceptable(&headers).is_ok());
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/com.github.proto-openapi.spec.v2@v1.0+protobuf"),
+    fn crd_schemas_in_v2_are_what_kubectl_can_validate_with() {
+        let schema = json!({
+            "type": "object",
+            "required": ["spec"],
+            "properties": {"spec": {
+                "type": "object",
+                "required": ["note", "size"],
+                "oneOf": [{"required": ["note"]}],
+                "properties": {
+                    "size": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+                    "note": {"type": "object", "nullable": true, "properties": {"a": {"type": "string"}}},
+                    "config": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true,
+                        "properties": {"known": {"type": "string"}},
+                    },
+                    "list": {"type": "array", "x-kubernetes-preserve-unknown-fields": true, "items": {"type": "string"}},
+                    "tags": {"type": "array", "items": {"type": "string", "nullable": false}},
+                },
+            }},
+        });
+        let v2 = crd_schema_to_v2(schema);
+        let spec = &v2["properties"]["spec"];
+        assert_eq!(v2["required"], json!(["spec"]));
+        assert_eq!(
+            spec["required"],
+            json!(["size"]),
+            "nullable note is not required"
+        );
+        assert!(spec.get("oneOf").is_none());
+        assert_eq!(
+            spec["properties"]["size"],
+            json!({"x-kubernetes-int-or-string": true})
+        );
+        assert_eq!(spec["properties"]["note"], json!({}));
+        assert_eq!(
+            spec["properties"]["config"],
+            json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
         );
         assert_eq!(
-            check_json_acceptable(&headers).map_err(|e| e.code),
-            Err(406)
+            spec["properties"]["list"],
+            json!({"x-kubernetes-preserve-unknown-fields": true})
         );
+        assert_eq!(
+            spec["properties"]["tags"],
+            json!({"type": "array", "items": {"type": "string"}})
+        );
+
+        // Only v2 is converted: v3 keeps the CRD's schema.
+        let mut info = crontab();
+        if let Some(crd) = info.crd.as_mut() {
+            let crd = Arc::make_mut(crd);
+            crd["schema"]["openAPIV3Schema"]["properties"]["spec"]["nullable"] = json!(true);
+        }
+        let v2 = &kind_schemas(&info, OpenApiVersion::V2).own[0].1;
+        assert!(v2["properties"]["spec"].get("properties").is_none());
+        assert!(v2["properties"]["metadata"]["$ref"].is_string());
+        let v3 = &kind_schemas(&info, OpenApiVersion::V3).own[0].1;
+        assert_eq!(v3["properties"]["spec"]["nullable"], json!(true));
+    }
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
-            HeaderValue::from_static(
-                "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json",
-            ),
+            HeaderValue::from_str(value).expect("header"),
         );
-        assert!(check_json_acceptable(&headers).is_ok());
+        headers
+    }
+
+    #[test]
+    fn v2_accept_negotiation_follows_upstream() {
+        let negotiated = |value: &str| negotiate_v2(&accept(value)).map_err(|e| e.code);
+        assert_eq!(
+            negotiate_v2(&HeaderMap::new()).map_err(|e| e.code),
+            Ok(V2Format::Json)
+        );
+        assert_eq!(negotiated(""), Ok(V2Format::Json));
+        assert_eq!(negotiated("*/*"), Ok(V2Format::Json));
+        assert_eq!(negotiated("application/*"), Ok(V2Format::Json));
+        assert_eq!(negotiated("application/json"), Ok(V2Format::Json));
+        // What client-go's OpenAPISchema() sends, and the newer name.
+        assert_eq!(negotiated(V2_PROTOBUF_DEPRECATED), Ok(V2Format::Protobuf));
+        assert_eq!(negotiated(V2_PROTOBUF), Ok(V2Format::Protobuf));
+        // Several types: the first listed wins at equal quality, a higher quality wins, a
+        // specific type beats a wildcard, q=0 refuses.
+        assert_eq!(
+            negotiated(&format!("{V2_PROTOBUF_DEPRECATED}, application/json")),
+            Ok(V2Format::Protobuf)
+        );
+        assert_eq!(
+            negotiated(&format!("application/json, {V2_PROTOBUF_DEPRECATED}")),
+            Ok(V2Format::Json)
+        );
+        assert_eq!(
+            negotiated(&format!("application/json;q=0.5, {V2_PROTOBUF}")),
+            Ok(V2Format::Protobuf)
+        );
+        assert_eq!(
+            negotiated(&format!("*/*, {V2_PROTOBUF_DEPRECATED}")),
+            Ok(V2Format::Protobuf)
+        );
+        assert_eq!(
+            negotiated(&format!("application/json;q=0, {V2_PROTOBUF}; q=0.1")),
+            Ok(V2Format::Protobuf)
+        );
+        // Neither JSON nor protobuf: 406.
+        assert_eq!(negotiated("application/yaml"), Err(406));
+        assert_eq!(
+            negotiated("application/vnd.kubernetes.protobuf, text/html"),
+            Err(406)
+        );
+        assert_eq!(negotiated("application/json;q=0"), Err(406));
+    }
+
+    #[test]
+    fn v2_protobuf_is_encoded_once_and_has_its_own_hash() {
+        let mut resources = builtins();
+        resources.push(Arc::new(crontab()));
+        let docs = build_documents(&resources);
+        let first = docs.v2_protobuf();
+        assert!(std::ptr::eq(first, docs.v2_protobuf()), "cached");
+        assert_ne!(first.hash, docs.v2.hash);
+        let expected: String = Sha512::digest(&first.body)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert_eq!(first.hash, expected);
+        let decoded = openapi_v2_proto::decode_document(&first.body).expect("decodes");
+        let json: Value = serde_json::from_slice(&docs.v2.body).expect("JSON");
+        let definitions = decoded
+            .definitions
+            .expect("definitions")
+            .additional_properties;
+        assert_eq!(
+            definitions.len(),
+            json["definitions"].as_object().expect("definitions").len()
+        );
+        assert!(
+            definitions
+                .iter()
+                .any(|d| d.name == "com.example.stable.v1.CronTab")
+        );
+        let paths = decoded.paths.expect("paths").path;
+        assert_eq!(paths.len(), json["paths"].as_object().expect("paths").len());
     }
 }

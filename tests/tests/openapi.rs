@@ -1,5 +1,6 @@
 //! OpenAPI end to end: `kubectl explain` reads the v3 documents, `kubectl apply` fetches them
-//! and still works, and `/openapi/v2` and `/openapi/v3` answer as kube-apiserver does.
+//! and still works, kubectl's client-side validation reads `/openapi/v2` as protobuf, and
+//! `/openapi/v2` and `/openapi/v3` answer as kube-apiserver does.
 
 use warren_tests::{Kubectl, TestServer, eventually};
 
@@ -255,22 +256,176 @@ async fn v3_documents_are_cached_by_hash_and_etag() {
     let (status, _, _) = get(&client, "/openapi/v3/apis/nope.example.com/v1", &[]).await;
     assert_eq!(status, 404);
 
-    // v2 is JSON; a client that accepts only the protobuf form gets 406.
+    // v2 is JSON by default.
     let (status, headers, body) = get(&client, "/openapi/v2", &[]).await;
     assert_eq!(status, 200);
-    assert!(header(&headers, "etag").starts_with('"'));
+    assert_eq!(header(&headers, "content-type"), "application/json");
+    assert_eq!(header(&headers, "vary"), "Accept");
+    let json_etag = header(&headers, "etag").to_string();
+    assert!(json_etag.starts_with('"'), "{json_etag}");
     let v2: serde_json::Value = serde_json::from_slice(&body).expect("v2 is JSON");
     assert!(v2["definitions"]["io.k8s.api.apps.v1.Deployment"].is_object());
-    let (status, _, _) = get(
-        &client,
-        "/openapi/v2",
-        &[(
-            "accept",
-            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-        )],
-    )
-    .await;
+}
+
+#[tokio::test]
+async fn v2_is_served_as_protobuf_to_clients_that_ask_for_it() {
+    let server = TestServer::start().expect("server starts");
+    let client = server.client().await.expect("client");
+    let (_, headers, _) = get(&client, "/openapi/v2", &[]).await;
+    let json_etag = header(&headers, "etag").to_string();
+
+    // What client-go's OpenAPISchema() sends; kube-apiserver answers with the newer name.
+    let protobuf = [(
+        "accept",
+        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    )];
+    let (status, headers, body) = get(&client, "/openapi/v2", &protobuf).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "content-type"),
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    );
+    assert_eq!(header(&headers, "vary"), "Accept");
+    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+    let names = |needle: &str| body.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(names("io.k8s.api.apps.v1.Deployment"));
+    assert!(names("x-kubernetes-group-version-kind"));
+    // Its own ETag, and revalidation by it.
+    let etag = header(&headers, "etag").to_string();
+    assert!(
+        etag.starts_with('"') && etag != json_etag,
+        "{etag} {json_etag}"
+    );
+    let mut revalidate = protobuf.to_vec();
+    revalidate.push(("if-none-match", etag.as_str()));
+    let (status, _, body) = get(&client, "/openapi/v2", &revalidate).await;
+    assert_eq!(status, 304);
+    assert!(body.is_empty());
+
+    // The older name and the newer one, JSON listed first, and neither.
+    let newer = [(
+        "accept",
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+    )];
+    let (status, headers, _) = get(&client, "/openapi/v2", &newer).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "etag"), etag);
+    let json_first = [(
+        "accept",
+        "application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    )];
+    let (status, headers, _) = get(&client, "/openapi/v2", &json_first).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), "application/json");
+    let (status, _, _) = get(&client, "/openapi/v2", &[("accept", "application/yaml")]).await;
     assert_eq!(status, 406);
+}
+
+/// A `kind: List` (kubectl validates it on the client against `/openapi/v2` in protobuf: its
+/// field-validation check never trusts the server for v1/List).
+const LIST: &str = r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: settings
+    namespace: default
+  data:
+    mode: fast
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+    namespace: default
+  spec:
+    replicas: 1
+    selector:
+      matchLabels: {app: web}
+    template:
+      metadata:
+        labels: {app: web}
+      spec:
+        containers:
+        - name: web
+          image: nginx:1.27
+"#;
+
+#[test]
+fn apply_list_is_validated_with_the_v2_protobuf_schema() {
+    let (_server, k) = start();
+
+    let out = k.run_stdin(&["apply", "-f", "-", "-v=6"], LIST);
+    assert!(out.success(), "{out}");
+    let created: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        created,
+        ["configmap/settings created", "deployment.apps/web created"],
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("/openapi/v2") && l.contains("200 OK")),
+        "{out}"
+    );
+    assert!(!out.stderr.lines().any(is_klog_problem), "{out}");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "jsonpath={.data.mode}"
+        ]),
+        "fast"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "1"
+    );
+
+    // Applied again with changes: patched.
+    let changed = LIST
+        .replace("mode: fast", "mode: slow")
+        .replace("nginx:1.27", "nginx:1.28");
+    let out = k.run_stdin(&["apply", "-f", "-"], &changed);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "jsonpath={.data.mode}"
+        ]),
+        "slow"
+    );
+}
+
+#[test]
+fn apply_list_with_an_unknown_field_fails_on_the_client() {
+    let (_server, k) = start();
+    let bogus = LIST.replace("    replicas: 1\n", "    replicas: 1\n    bogus: true\n");
+    assert_ne!(bogus, LIST);
+
+    let out = k.run_stdin(&["apply", "-f", "-"], &bogus);
+    assert!(!out.success(), "{out}");
+    // kubectl's own message, from the schema it decoded.
+    assert!(
+        out.stderr
+            .contains(r#"unknown field "bogus" in io.k8s.api.apps.v1.DeploymentSpec"#),
+        "{out}"
+    );
+    // Nothing was sent: the whole file is validated first.
+    let out = k.run(&["get", "configmap", "settings"]);
+    assert!(!out.success(), "{out}");
 }
 
 const CRONTAB_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
@@ -297,6 +452,102 @@ spec:
               cronSpec: {type: string, description: When to run.}
               replicas: {type: integer}
 "#;
+
+/// A CRD whose schema has what OpenAPI v2 cannot say: a nullable field, an int-or-string, a
+/// `oneOf`, and a preserve-unknown-fields object that still lists a property.
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {x-kubernetes-int-or-string: true}
+              note: {type: string, nullable: true}
+              config:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+                properties:
+                  known: {type: string}
+              choice:
+                type: object
+                properties:
+                  a: {type: string}
+                  b: {type: string}
+                oneOf:
+                - required: [a]
+                - required: [b]
+"#;
+
+const WIDGET_LIST: &str = r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: example.com/v1
+  kind: Widget
+  metadata: {name: w1, namespace: default}
+  spec:
+    size: 3
+    note: null
+    config: {known: x, extra: {deep: 1}}
+    choice: {a: hi}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: c2, namespace: default}
+"#;
+
+#[test]
+fn apply_list_with_a_custom_resource_validates_as_upstream() {
+    let (_server, k) = start();
+    k.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    k.ok(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=30s",
+        "crd/widgets.example.com",
+    ]);
+    eventually(
+        std::time::Duration::from_secs(30),
+        "widgets are served",
+        || k.run(&["get", "widgets"]).success().then_some(()),
+    );
+
+    // Unknown fields under preserve-unknown-fields pass kubectl's validation, as with
+    // kube-apiserver (whose v2 drops the properties there).
+    let out = k.run_stdin(&["apply", "-f", "-"], WIDGET_LIST);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "widget",
+            "w1",
+            "-o",
+            "jsonpath={.spec.config.extra.deep}"
+        ]),
+        "1"
+    );
+
+    // Elsewhere they still fail.
+    let bogus = WIDGET_LIST.replace("    size: 3\n", "    size: 3\n    bogus: 1\n");
+    let out = k.run_stdin(&["apply", "-f", "-"], &bogus);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.stderr
+            .contains(r#"unknown field "bogus" in com.example.v1.Widget.spec"#),
+        "{out}"
+    );
+}
 
 #[test]
 fn explain_custom_resource_from_its_crd_schema() {
