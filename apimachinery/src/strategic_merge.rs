@@ -1549,6 +1549,8 @@ mod tests {
         .expect("Pod definition")
     }
 
+    // Source: `kubectl patch pod --type strategic` against kube-apiserver and the patch
+    // strategies of core/v1 types.go (containers by name, ports by containerPort, env by name).
     #[test]
     fn pod_containers_merge_by_name_and_nested_lists_by_their_keys() {
         let original = json!({"spec": {"containers": [
@@ -1577,6 +1579,9 @@ mod tests {
         );
     }
 
+    // Source: core/v1 and meta/v1 types.go patch tags (finalizers merge as a set, volumes by
+    // name) and kubernetes.io "Update API Objects in Place Using kubectl patch" (plain lists
+    // are replaced).
     #[test]
     fn pod_finalizers_volumes_and_atomic_lists() {
         let original = json!({
