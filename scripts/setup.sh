@@ -13,6 +13,7 @@ as_root() {
 # --- Debian packages -----------------------------------------------------------------
 # The build needs a C toolchain (ring, the embedded store's dependencies) and pkg-config;
 # the tests need python3 with pip, and curl (HTTP/1.1 and HTTP/2 checks).
+# protoc and etcd: see below.
 apt_updated=0
 need_deb() {
     local missing=()
@@ -35,6 +36,12 @@ command -v python3 >/dev/null || need_deb python3 python3-pip
 python3 -m pip --version >/dev/null 2>&1 || need_deb python3-pip
 command -v kill >/dev/null || need_deb procps
 command -v curl >/dev/null || need_deb curl ca-certificates
+# etcd-client (the etcd store backend) runs protoc at build time, which needs the well-known
+# types (google/protobuf/descriptor.proto, in libprotobuf-dev, only recommended by
+# protobuf-compiler); the etcd backend's tests start a real etcd (Debian's etcd-server is 3.4).
+command -v protoc >/dev/null || need_deb protobuf-compiler
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need_deb libprotobuf-dev
+command -v etcd >/dev/null || need_deb etcd-server
 
 # --- Rust ----------------------------------------------------------------------------
 if ! command -v cargo >/dev/null; then

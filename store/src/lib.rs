@@ -2,7 +2,9 @@
 //!
 //! The API layer stores every object as JSON under a key such as
 //! `/registry/core/pods/default/web-0`. The store's global revision is the object's
-//! `resourceVersion`. Backends implement [`Store`]; the API layer never sees which one runs.
+//! `resourceVersion`. Backends implement [`Store`]: [`embedded`] (the default, one process) and
+//! [`etcd`] (API-server replicas, or tenants sharing one etcd); the API layer never sees which
+//! one runs.
 //!
 //! The shapes follow what kube-apiserver asks of etcd (and what kine accepts): a create that fails
 //! if the key exists, an update and a delete conditional on the key's `mod_revision`, a range
@@ -12,9 +14,12 @@
 #![warn(missing_docs)]
 
 pub mod embedded;
+pub mod etcd;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod etcd_harness;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;

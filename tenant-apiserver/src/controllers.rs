@@ -151,7 +151,13 @@ pub async fn run_namespace_controller(
                 Ok(ev) if ev.key.starts_with(NAMESPACE_PREFIX) => {}
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
+                // The watch cache started over after a gap: follow its new feed.
+                Err(broadcast::error::RecvError::Closed) => {
+                    match api.watch_cache.subscribe_after(api.watch_cache.latest()) {
+                        Ok(s) => events = s.live,
+                        Err(_) => return,
+                    }
+                }
             }
         }
         if let Err(err) = reconcile_namespaces(&api, &ca_pem).await {

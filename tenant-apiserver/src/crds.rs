@@ -15,6 +15,7 @@ use warren_apimachinery::error::ApiError;
 use warren_apimachinery::registry::ResourceInfo;
 
 use crate::handlers::{DeleteOptions, WriteError, plain_store_error};
+use crate::leader::Leadership;
 use crate::object::{self, decode_stored};
 use crate::server::ApiServer;
 
@@ -39,7 +40,10 @@ fn crd_info(api: &ApiServer) -> ResourceInfo {
 /// Runs the CRD controllers until `cancel`: once at once (so that a restarted server serves
 /// its custom resources before it answers requests: call [`reconcile_all`] first), then on
 /// every CRD event.
-pub async fn run(api: Arc<ApiServer>, cancel: CancellationToken) {
+///
+/// Every replica serves what the CRDs define; only the leader writes their status and deletes
+/// the objects of deleted CRDs.
+pub async fn run(api: Arc<ApiServer>, leadership: Leadership, cancel: CancellationToken) {
     let mut events = match api.watch_cache.subscribe_after(api.watch_cache.latest()) {
         Ok(s) => s.live,
         Err(_) => return,
@@ -53,17 +57,24 @@ pub async fn run(api: Arc<ApiServer>, cancel: CancellationToken) {
                 Ok(ev) if ev.key.starts_with(CRD_PREFIX) => {}
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
+                // The watch cache started over after a gap: follow its new feed.
+                Err(broadcast::error::RecvError::Closed) => {
+                    match api.watch_cache.subscribe_after(api.watch_cache.latest()) {
+                        Ok(s) => events = s.live,
+                        Err(_) => return,
+                    }
+                }
             }
         }
-        if let Err(err) = reconcile_all(&api).await {
+        if let Err(err) = reconcile_all(&api, leadership.is_leader()).await {
             tracing::warn!(error = %err.message, "CRD reconcile failed");
         }
     }
 }
 
-/// One pass over every CRD: names, conditions, serving, cleanup.
-pub async fn reconcile_all(api: &ApiServer) -> Result<(), ApiError> {
+/// One pass over every CRD: names, conditions, serving, cleanup (status writes and cleanup
+/// only when `leading`).
+pub async fn reconcile_all(api: &ApiServer, leading: bool) -> Result<(), ApiError> {
     let all = api
         .store
         .range(CRD_PREFIX, "", 0, None)
@@ -108,7 +119,9 @@ pub async fn reconcile_all(api: &ApiServer) -> Result<(), ApiError> {
             .to_string();
         if object::is_deleting(obj) {
             // Keep serving while the objects go, so that they can be deleted through the API.
-            cleanup(api, obj, kv, &group, &plural).await?;
+            if leading {
+                cleanup(api, obj, kv, &group, &plural).await?;
+            }
             continue;
         }
         let conflict = crd::names_conflict(obj, &accepted, &builtins);
@@ -120,7 +133,7 @@ pub async fn reconcile_all(api: &ApiServer) -> Result<(), ApiError> {
                 .set_custom(&group, &plural, crd::resource_infos(obj));
             served.push((group.clone(), plural.clone()));
         }
-        if new != *obj {
+        if leading && new != *obj {
             let info = crd_info(api);
             let name = object::name(obj).to_string();
             match api

@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod filter;
 pub mod fuzzing;
 pub mod handlers;
+pub mod leader;
 pub mod managed;
 pub mod object;
 pub mod openapi;
@@ -22,6 +23,8 @@ pub mod pki;
 pub mod request;
 pub mod server;
 pub mod services;
+pub mod snapshot;
+pub mod store_config;
 pub mod watch;
 pub mod watch_api;
 
@@ -34,13 +37,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use warren_apimachinery::registry::Registry;
 use warren_store::Store;
-use warren_store::embedded::EmbeddedStore;
 
 /// How the server is configured.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where the PKI, the kubeconfig and the embedded store live.
+    /// Where the PKI and the kubeconfig live (and the embedded store, by default).
     pub data_dir: PathBuf,
+    /// The store: the embedded one (by default in `data_dir/store`) or etcd.
+    pub store: store_config::StoreConfig,
     /// The address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
     /// Extra SANs for the serving certificate (`--advertise-address`, `--tls-san`).
@@ -118,8 +122,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })?;
     let pki = pki::Pki::load_or_create(&config.data_dir, &config.tls_sans)?;
     let tls = pki.server_config()?;
-    let store_path = config.data_dir.join("store");
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&store_path)?);
+    tracing::info!(store = %config.store, "opening the store");
+    let store: Arc<dyn Store> = config.store.open().await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -151,18 +155,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     controllers::bootstrap(&api, &pki.ca_pem)
         .await
         .map_err(|e| StartError::Bootstrap(e.message))?;
-    crds::reconcile_all(&api)
+    // Leader-only work (controllers' writes, compaction) runs on one replica at a time. An
+    // embedded store is opened by one process only, which therefore always leads.
+    let leadership = match &config.store {
+        store_config::StoreConfig::Embedded(_) => leader::Leadership::always(),
+        _ => leader::start(api.clone(), replica_identity(), cancel.clone()),
+    };
+    crds::reconcile_all(&api, leadership.is_leader())
         .await
         .map_err(|e| StartError::Bootstrap(e.message))?;
-    tasks.spawn(crds::run(api.clone(), cancel.clone()));
-    tasks.spawn(controllers::run_namespace_controller(
-        api.clone(),
-        pki.ca_pem.clone(),
-        cancel.clone(),
-    ));
-
+    tasks.spawn(crds::run(api.clone(), leadership.clone(), cancel.clone()));
+    {
+        let api = api.clone();
+        let ca_pem = pki.ca_pem.clone();
+        tasks.spawn(leader::run_while_leader(
+            leadership.clone(),
+            cancel.clone(),
+            move |term| controllers::run_namespace_controller(api.clone(), ca_pem.clone(), term),
+        ));
+    }
     if let Some(every) = config.compaction_interval {
-        tasks.spawn(run_compaction(api.store.clone(), every, cancel.clone()));
+        let store = api.store.clone();
+        tasks.spawn(leader::run_while_leader(
+            leadership.clone(),
+            cancel.clone(),
+            move |term| run_compaction(store.clone(), every, term),
+        ));
     }
 
     let kubeconfig = config.data_dir.join("admin.kubeconfig");
@@ -175,6 +193,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks,
         cancel,
     })
+}
+
+/// This replica's name in the leader lease: host name and a random suffix, as client-go's
+/// leader election identities are.
+fn replica_identity() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tenant-apiserver".into());
+    format!("{host}_{}", uuid::Uuid::new_v4())
 }
 
 /// Compacts the store every `every`, keeping one interval of history (as kube-apiserver asks

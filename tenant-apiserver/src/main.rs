@@ -5,14 +5,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tenant_apiserver::store_config::{EtcdTlsFiles, StoreConfig, StoreUrl};
 
 /// A Kubernetes-compatible API server for one Warren tenant.
 #[derive(Parser, Debug)]
 #[command(name = "tenant-apiserver", version)]
 struct Args {
-    /// Directory for the PKI, the admin kubeconfig and the embedded store.
+    /// Directory for the PKI, the admin kubeconfig and (by default) the embedded store.
     #[arg(long, env = "WARREN_DATA_DIR")]
     data_dir: PathBuf,
+    /// The store: embedded://PATH or etcd://HOST:PORT[,HOST:PORT...]/PREFIX
+    /// [default: embedded://DATA_DIR/store].
+    #[arg(long, env = "WARREN_STORE")]
+    store: Option<StoreUrl>,
+    /// CA certificate that signed etcd's serving certificate (makes the etcd endpoints https).
+    #[arg(long)]
+    etcd_cafile: Option<PathBuf>,
+    /// Client certificate for etcd.
+    #[arg(long)]
+    etcd_certfile: Option<PathBuf>,
+    /// Client key for etcd.
+    #[arg(long)]
+    etcd_keyfile: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
@@ -27,7 +41,121 @@ struct Args {
     compaction_interval: u64,
 }
 
+/// `tenant-apiserver snapshot save|restore`: moves a tenant's objects between stores.
+#[derive(Parser, Debug)]
+#[command(name = "tenant-apiserver snapshot")]
+struct SnapshotArgs {
+    #[command(subcommand)]
+    action: SnapshotAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum SnapshotAction {
+    /// Writes every key of the store, read at one revision, to FILE.
+    Save(SnapshotTarget),
+    /// Writes every key of FILE into the store, which must be empty.
+    Restore(SnapshotTarget),
+}
+
+#[derive(clap::Args, Debug)]
+struct SnapshotTarget {
+    /// The store: embedded://PATH (the server's is DATA_DIR/store; stop the server first) or
+    /// etcd://HOST:PORT[,HOST:PORT...]/PREFIX.
+    #[arg(long)]
+    store: StoreUrl,
+    /// CA certificate that signed etcd's serving certificate.
+    #[arg(long)]
+    etcd_cafile: Option<PathBuf>,
+    /// Client certificate for etcd.
+    #[arg(long)]
+    etcd_certfile: Option<PathBuf>,
+    /// Client key for etcd.
+    #[arg(long)]
+    etcd_keyfile: Option<PathBuf>,
+    /// The snapshot file.
+    file: PathBuf,
+}
+
+fn snapshot_main(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = match SnapshotArgs::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 64 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let (save, target) = match args.action {
+        SnapshotAction::Save(t) => (true, t),
+        SnapshotAction::Restore(t) => (false, t),
+    };
+    let tls = EtcdTlsFiles {
+        ca_file: target.etcd_cafile,
+        cert_file: target.etcd_certfile,
+        key_file: target.etcd_keyfile,
+    };
+    let store = match StoreConfig::new(target.store, tls) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tenant-apiserver snapshot: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tenant-apiserver snapshot: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    let file = target.file;
+    let result = runtime.block_on(async move {
+        let opened = store.open().await?;
+        if save {
+            let tmp = file.with_extension("partial");
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let summary = tenant_apiserver::snapshot::save(opened.as_ref(), &mut out).await?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, &file)?;
+            Ok::<_, tenant_apiserver::snapshot::SnapshotError>(format!(
+                "saved {} keys at revision {} from {store} to {}",
+                summary.keys,
+                summary.revision,
+                file.display()
+            ))
+        } else {
+            let mut input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            let summary = tenant_apiserver::snapshot::restore(opened.as_ref(), &mut input).await?;
+            Ok(format!(
+                "restored {} keys from {} into {store} (now at revision {})",
+                summary.keys,
+                file.display(),
+                summary.revision
+            ))
+        }
+    });
+    match result {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenant-apiserver snapshot: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let mut argv = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "snapshot") {
+        let program = argv.next();
+        argv.next();
+        return snapshot_main(program.into_iter().chain(argv));
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -50,8 +178,24 @@ fn main() -> ExitCode {
     }
     let compaction_interval = (args.compaction_interval > 0)
         .then(|| std::time::Duration::from_secs(args.compaction_interval));
+    let store_url = args
+        .store
+        .unwrap_or_else(|| StoreUrl::Embedded(args.data_dir.join("store")));
+    let tls = EtcdTlsFiles {
+        ca_file: args.etcd_cafile,
+        cert_file: args.etcd_certfile,
+        key_file: args.etcd_keyfile,
+    };
+    let store = match StoreConfig::new(store_url, tls) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("tenant-apiserver: {e}");
+            return ExitCode::from(64);
+        }
+    };
     let config = tenant_apiserver::Config {
         data_dir: args.data_dir,
+        store,
         listen: args.listen,
         tls_sans: sans,
         compaction_interval,

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use warren_store::{KeyValue, Revision, Store, StoreError, WatchEvent};
+use warren_store::{KeyValue, Revision, Store, StoreError, WatchEvent, WatchStream};
 
 use crate::object;
 
@@ -70,7 +70,8 @@ struct Buffer {
 #[derive(Clone)]
 pub struct WatchCache {
     buffer: Arc<RwLock<Buffer>>,
-    tx: broadcast::Sender<Arc<CachedEvent>>,
+    /// Replaced (ending every subscriber) when the cache must start over.
+    tx: Arc<RwLock<broadcast::Sender<Arc<CachedEvent>>>>,
 }
 
 /// Why a watcher could not start at the revision it asked for.
@@ -122,6 +123,27 @@ pub fn decode_event(ev: &WatchEvent) -> CachedEvent {
     }
 }
 
+/// A store watch from the cache's latest revision; when that history is compacted away
+/// (events were missed), a watch from now, with the cache started over so that every watcher
+/// ends and its client re-lists (never a silent gap).
+async fn resume(store: &dyn Store, cache: &WatchCache) -> Result<WatchStream, StoreError> {
+    let from = cache.latest();
+    match store.watch(from).await {
+        Err(StoreError::Compacted { .. }) => {
+            let now = store.current_revision().await?;
+            let stream = store.watch(now).await?;
+            tracing::warn!(
+                from,
+                now,
+                "store history compacted while the watch was down: watchers end and re-list"
+            );
+            cache.reset(now);
+            Ok(stream)
+        }
+        other => other,
+    }
+}
+
 impl WatchCache {
     /// Starts following `store` from its current revision; the task stops with `cancel`.
     pub async fn start(
@@ -136,7 +158,7 @@ impl WatchCache {
                 oldest: start,
                 latest: start,
             })),
-            tx,
+            tx: Arc::new(RwLock::new(tx)),
         };
         let mut stream = store.watch(start).await?;
         let task_cache = cache.clone();
@@ -147,31 +169,33 @@ impl WatchCache {
                     next = stream.next() => next,
                 };
                 match next {
-                    Some(Ok(ev)) => task_cache.push(ev),
+                    Some(Ok(ev)) => {
+                        task_cache.push(ev);
+                        continue;
+                    }
                     Some(Err(err)) => {
                         tracing::warn!(error = %err, "store watch ended; resuming");
-                        let from = task_cache.latest();
-                        match store.watch(from).await {
-                            Ok(s) => stream = s,
-                            Err(err) => {
-                                tracing::error!(error = %err, "cannot resume store watch");
-                                tokio::select! {
-                                    _ = cancel.cancelled() => return,
-                                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                                }
-                            }
-                        }
                     }
                     None => {
                         if cancel.is_cancelled() {
                             return;
                         }
-                        let from = task_cache.latest();
-                        match store.watch(from).await {
-                            Ok(s) => stream = s,
-                            Err(err) => {
-                                tracing::error!(error = %err, "store watch closed");
-                                return;
+                        tracing::warn!("store watch closed; resuming");
+                    }
+                }
+                // Resume after the last event seen, retrying (the store may be down) until it
+                // works or the server stops.
+                loop {
+                    match resume(store.as_ref(), &task_cache).await {
+                        Ok(s) => {
+                            stream = s;
+                            break;
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, "cannot resume store watch; retrying");
+                            tokio::select! {
+                                _ = cancel.cancelled() => return,
+                                _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
                             }
                         }
                     }
@@ -197,7 +221,18 @@ impl WatchCache {
             }
         }
         // Sent under the lock so that subscribers see an exact seam.
-        let _ = self.tx.send(cached);
+        let _ = self.tx.read().expect("watch cache lock").send(cached);
+    }
+
+    /// Starts over at `revision` after a gap: drops the buffer and ends every subscriber
+    /// (their receivers report `Closed`; subscribe again).
+    fn reset(&self, revision: Revision) {
+        let mut buf = self.buffer.write().expect("watch cache lock");
+        buf.events.clear();
+        buf.oldest = revision;
+        buf.latest = revision;
+        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
+        *self.tx.write().expect("watch cache lock") = tx;
     }
 
     /// The newest revision the cache has seen.
@@ -216,7 +251,7 @@ impl WatchCache {
         if after < buf.oldest {
             return Err(TooOld { oldest: buf.oldest });
         }
-        let live = self.tx.subscribe();
+        let live = self.tx.read().expect("watch cache lock").subscribe();
         let replay = buf
             .events
             .iter()
@@ -233,7 +268,7 @@ impl WatchCache {
     /// Waits until the cache has seen `revision` (bounded by `deadline`); true if it has.
     pub async fn wait_for(&self, revision: Revision, deadline: std::time::Duration) -> bool {
         let start = tokio::time::Instant::now();
-        let mut rx = self.tx.subscribe();
+        let mut rx = self.tx.read().expect("watch cache lock").subscribe();
         loop {
             if self.latest() >= revision {
                 return true;
