@@ -34,6 +34,10 @@ fn binary() -> PathBuf {
 }
 
 fn start(dir: &Path) -> Result<Server> {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, extra: &[&str]) -> Result<Server> {
     let t0 = Instant::now();
     let mut child = Command::new(binary())
         .args([
@@ -42,6 +46,7 @@ fn start(dir: &Path) -> Result<Server> {
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env("WARREN_LOG", "warn,tenant_apiserver=info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -346,5 +351,103 @@ async fn main() -> Result<()> {
     for (m, r, t) in rows {
         println!("| {m} | {r} | {t} |");
     }
+    drop(server);
+
+    // The two stores side by side, in this one run: the embedded store and a real etcd
+    // (Debian's etcd-server, started here on 127.0.0.1).
+    let embedded_dir = tempfile::tempdir()?;
+    let embedded = backend_figures(embedded_dir.path(), &[]).await?;
+    let etcd = warren_store::etcd_harness::EtcdServer::start();
+    let etcd_dir = tempfile::tempdir()?;
+    let store = format!("etcd://{}/bench", etcd.endpoint());
+    let on_etcd = backend_figures(etcd_dir.path(), &["--store", &store]).await?;
+    println!("\n| measure | embedded (redb) | etcd 3.4 |\n|---|---|---|");
+    for ((m, a), (_, b)) in embedded.into_iter().zip(on_etcd) {
+        println!("| {m} | {a} | {b} |");
+    }
     Ok(())
+}
+
+/// The figures compared between stores: creates/s, gets/s, a list of 10 000 objects and the
+/// latency of one watcher.
+async fn backend_figures(dir: &Path, args: &[&str]) -> Result<Vec<(String, String)>> {
+    let workers = 32;
+    let server = start_with(dir, args)?;
+    let client = client(&server.kubeconfig).await?;
+    let mut out = Vec::new();
+    create_namespace(&client, "side").await?;
+    let creates = create_many(&client, "side", "c", 10_000, workers).await?;
+    out.push((
+        format!("creates/s (ConfigMap, {workers} concurrent clients, 10 000 objects)"),
+        format!("{creates:.0}"),
+    ));
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "side");
+    let total_gets = 10_000usize;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..total_gets).step_by(workers) {
+                api.get(&format!("c-{i}")).await?;
+            }
+            Ok::<_, kube::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    out.push((
+        format!("gets/s ({workers} concurrent clients)"),
+        format!("{:.0}", total_gets as f64 / t0.elapsed().as_secs_f64()),
+    ));
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let list = api.list(&ListParams::default()).await?;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if list.items.len() != 10_001 {
+            bail!("list returned {} items, expected 10001", list.items.len());
+        }
+    }
+    out.push((
+        "list of 10 000 ConfigMaps, median of 5".into(),
+        format!("{:.1} ms", median(times)),
+    ));
+    // One watcher, 200 updates one after the other: write acknowledged → event delivered.
+    let created = api.create(&PostParams::default(), &cm("watched".into())).await?;
+    let rv = created.metadata.resource_version.clone().unwrap_or_default();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(120), &rv)
+        .await?
+        .boxed();
+    let mut lat = Vec::new();
+    for i in 0..200 {
+        let mut obj = api.get("watched").await?;
+        obj.data = Some([("i".to_string(), i.to_string())].into_iter().collect());
+        let t = Instant::now();
+        let written = api.replace("watched", &PostParams::default(), &obj).await?;
+        let want = written.metadata.resource_version.unwrap_or_default();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+                .await
+                .context("watch event within 10 s")??
+                .context("watch ended")?;
+            if let WatchEvent::Modified(o) = ev
+                && o.metadata.resource_version.as_deref() == Some(want.as_str())
+            {
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+    }
+    out.push((
+        "watch latency, 1 watcher × 200 updates: p50 / p99 (from sending the write)".into(),
+        format!(
+            "{:.2} ms / {:.2} ms",
+            percentile(lat.clone(), 0.5),
+            percentile(lat, 0.99)
+        ),
+    ));
+    Ok(out)
 }
