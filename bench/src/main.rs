@@ -415,8 +415,14 @@ async fn backend_figures(dir: &Path, args: &[&str]) -> Result<Vec<(String, Strin
         format!("{:.1} ms", median(times)),
     ));
     // One watcher, 200 updates one after the other: write acknowledged → event delivered.
-    let created = api.create(&PostParams::default(), &cm("watched".into())).await?;
-    let rv = created.metadata.resource_version.clone().unwrap_or_default();
+    let created = api
+        .create(&PostParams::default(), &cm("watched".into()))
+        .await?;
+    let rv = created
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap_or_default();
     let mut stream = api
         .watch(&WatchParams::default().timeout(120), &rv)
         .await?

@@ -12,6 +12,18 @@ pub enum Output {
     Yaml,
     /// `application/json;as=Table;v=v1;g=meta.k8s.io`
     Table,
+    /// `application/json;as=PartialObjectMetadata(List);v=v1;g=meta.k8s.io`: metadata only
+    /// (client-go's metadata client, kube-rs `list_metadata`/`watch_metadata`).
+    Metadata,
+}
+
+/// An object as `meta.k8s.io/v1 PartialObjectMetadata`: its metadata only.
+pub fn partial_metadata(obj: &Value) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
+    })
 }
 
 /// One media range of an `Accept` header.
@@ -73,6 +85,13 @@ pub fn negotiate(accept: Option<&str>) -> Result<Output, ApiError> {
                 let version_ok = range.param("v").is_none_or(|v| v == "v1" || v == "v1beta1");
                 if group_ok && version_ok {
                     return Ok(Output::Table);
+                }
+            }
+            Some("PartialObjectMetadata" | "PartialObjectMetadataList") if json_like => {
+                let group_ok = range.param("g").is_none_or(|g| g == "meta.k8s.io");
+                let version_ok = range.param("v").is_none_or(|v| v == "v1" || v == "v1beta1");
+                if group_ok && version_ok {
+                    return Ok(Output::Metadata);
                 }
             }
             Some(_) => continue,
@@ -194,6 +213,19 @@ mod tests {
             Output::Json
         );
         assert_eq!(negotiate(Some("application/yaml")).unwrap(), Output::Yaml);
+        assert_eq!(
+            negotiate(Some(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+            ))
+            .unwrap(),
+            Output::Metadata
+        );
+        assert!(
+            negotiate(Some(
+                "application/json;as=PartialObjectMetadataList;g=example.com;v=v1"
+            ))
+            .is_err()
+        );
         assert_eq!(
             negotiate(Some("application/vnd.kubernetes.protobuf"))
                 .unwrap_err()

@@ -210,6 +210,7 @@ impl ApiServer {
                 );
                 json_response(code, &table)
             }
+            Output::Metadata => json_response(code, &codec::partial_metadata(obj)),
             other => {
                 if info.crd.is_some() {
                     let mut obj = obj.clone();
@@ -494,6 +495,15 @@ impl ApiServer {
             Output::Table => Ok(json_response(
                 StatusCode::OK,
                 &crate::filter::to_table(info, &items, &ctx.query, metadata),
+            )),
+            Output::Metadata => Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": metadata,
+                    "items": items.iter().map(codec::partial_metadata).collect::<Vec<_>>(),
+                }),
             )),
             other => {
                 for item in &mut items {

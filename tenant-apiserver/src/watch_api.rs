@@ -63,6 +63,7 @@ impl Watcher {
                 self.sent_table_header = true;
                 t
             }
+            Output::Metadata if ty != "ERROR" => crate::codec::partial_metadata(obj),
             _ => {
                 let mut obj = obj.clone();
                 crate::crds::present(&self.info, &mut obj);

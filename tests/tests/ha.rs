@@ -59,7 +59,7 @@ async fn two_replicas_share_reads_watches_and_leadership() {
     let client_b = b.client().await.unwrap();
     let cms_b: Api<ConfigMap> = Api::namespaced(client_b.clone(), "default");
     let rv = cms_b
-        .list(&Default::default())
+        .list_metadata(&Default::default())
         .await
         .unwrap()
         .metadata

@@ -252,3 +252,54 @@ async fn watch_from_a_resource_version_has_no_gaps_or_duplicates() {
     rvs.retain(|rv| *rv <= start.parse::<u64>().unwrap());
     assert!(rvs.is_empty(), "no event at or before the start version");
 }
+
+/// The metadata client (`as=PartialObjectMetadata[List]`, as client-go's metadata informers and
+/// kube-rs `*_metadata` use): lists, gets and watches carry only metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_list_get_and_watch() {
+    use futures::TryStreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+
+    let server = TestServer::start().expect("server starts");
+    let client = server.client().await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &config_map("meta-a", "1"))
+        .await
+        .unwrap();
+    let list = api.list_metadata(&ListParams::default()).await.unwrap();
+    let names: Vec<String> = list
+        .items
+        .iter()
+        .filter_map(|m| m.metadata.name.clone())
+        .collect();
+    assert!(names.contains(&"meta-a".to_string()), "{names:?}");
+    assert_eq!(list.types.kind, "PartialObjectMetadataList");
+    let one = api.get_metadata("meta-a").await.unwrap();
+    assert_eq!(one.types.as_ref().unwrap().kind, "PartialObjectMetadata");
+    assert_eq!(
+        one.metadata.labels.unwrap()["suite"],
+        "reflector",
+        "labels are part of the metadata"
+    );
+    let rv = list.metadata.resource_version.unwrap();
+    let mut events = api
+        .watch_metadata(&WatchParams::default().timeout(60), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    api.create(&PostParams::default(), &config_map("meta-b", "2"))
+        .await
+        .unwrap();
+    let ev = tokio::time::timeout(DEADLINE, events.try_next())
+        .await
+        .expect("an event within the deadline")
+        .unwrap()
+        .expect("the watch stays open");
+    match ev {
+        WatchEvent::Added(m) => {
+            assert_eq!(m.metadata.name.as_deref(), Some("meta-b"));
+            assert_eq!(m.types.unwrap().kind, "PartialObjectMetadata");
+        }
+        other => panic!("expected ADDED meta-b, got {other:?}"),
+    }
+}
