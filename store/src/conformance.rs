@@ -745,7 +745,7 @@ pub async fn large_values(store: Arc<dyn Store>, size: usize) {
     assert_eq!(events[1], updated(&second, &first));
 }
 
-/// `count` keys (the normal run uses 10 000): written concurrently, read whole, paged, and read
+/// `count` keys (the normal run uses 100 000): written concurrently, read whole, paged, and read
 /// at an older revision after some of them changed.
 pub async fn many_keys(store: Arc<dyn Store>, count: usize) {
     let prefix = fresh_prefix(&*store, "many").await;

@@ -138,7 +138,7 @@ async fn large_values() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_keys() {
     let (_dir, store) = open_fresh();
-    conformance::many_keys(store, 10_000).await;
+    conformance::many_keys(store, 100_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
