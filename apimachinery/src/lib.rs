@@ -16,6 +16,7 @@ pub mod kinds;
 pub mod openapi;
 pub mod openapi_v2_proto;
 pub mod protobuf;
+pub mod rbac;
 pub mod registry;
 pub mod schema;
 pub mod selectors;
