@@ -80,6 +80,23 @@ pub async fn bootstrap(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {
         .await?;
         namespace_defaults(api, ns, ca_pem).await?;
     }
+    // RBAC's default roles and bindings (cluster-admin for system:masters, admin/edit/view,
+    // discovery for everyone authenticated), as kube-apiserver's bootstrap policy.
+    let rbac_info = |plural: &str| {
+        (*api
+            .registry
+            .lookup("rbac.authorization.k8s.io", "v1", plural)
+            .expect("RBAC resources are registered"))
+        .clone()
+    };
+    let roles = rbac_info("clusterroles");
+    for role in warren_apimachinery::rbac::bootstrap_cluster_roles() {
+        ensure(api, &roles, None, role).await?;
+    }
+    let bindings = rbac_info("clusterrolebindings");
+    for binding in warren_apimachinery::rbac::bootstrap_cluster_role_bindings() {
+        ensure(api, &bindings, None, binding).await?;
+    }
     let svc = lookup(api, "services");
     ensure(
         api,

@@ -149,7 +149,68 @@ fn snapshot_main(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
     }
 }
 
+/// `tenant-apiserver kubeconfig`: a kubeconfig for a user, with a client certificate signed by
+/// the tenant CA (CN = user, O = groups), printed on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "tenant-apiserver kubeconfig")]
+struct KubeconfigArgs {
+    /// The tenant's data directory (its `pki/` holds the CA).
+    #[arg(long, env = "WARREN_DATA_DIR")]
+    data_dir: PathBuf,
+    /// The server URL the kubeconfig points at.
+    #[arg(long)]
+    server: String,
+    /// The user name (the certificate's CN).
+    #[arg(long)]
+    user: String,
+    /// A group (the certificate's O); repeat for several.
+    #[arg(long = "group")]
+    groups: Vec<String>,
+}
+
+fn kubeconfig_main(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = match KubeconfigArgs::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 64 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let issued = tenant_apiserver::pki::Pki::load_or_create(&args.data_dir, &[]).and_then(|pki| {
+        let groups: Vec<&str> = args.groups.iter().map(String::as_str).collect();
+        let (cert, key) = pki.issue_client_cert(&args.user, &groups)?;
+        Ok(tenant_apiserver::pki::kubeconfig(
+            &args.server,
+            "warren",
+            &args.user,
+            &pki.ca_pem,
+            &cert,
+            &key,
+        ))
+    });
+    match issued {
+        Ok(kubeconfig) => {
+            print!("{kubeconfig}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenant-apiserver kubeconfig: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "kubeconfig")
+    {
+        let mut argv = std::env::args_os();
+        let program = argv.next();
+        argv.next();
+        return kubeconfig_main(program.into_iter().chain(argv));
+    }
     let mut argv = std::env::args_os();
     if std::env::args_os().nth(1).is_some_and(|a| a == "snapshot") {
         let program = argv.next();

@@ -129,6 +129,8 @@ impl ApiServer {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let query = parse_query(req.uri().query());
+        let attrs = crate::authz::attributes(&user, req.method(), &route, req.uri().path(), &query);
+        crate::authz::authorize(&self, &attrs).await?;
         match route {
             Route::CoreGroup => Ok(discovery::core_group(&self, accept.as_deref())),
             Route::Groups => Ok(discovery::groups(&self, accept.as_deref())),
@@ -161,6 +163,8 @@ impl ApiServer {
                 } else {
                     Bytes::new()
                 };
+                crate::authz::check_escalation(&self, &attrs, &body, content_type.as_deref())
+                    .await?;
                 let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
                 let ctx = crate::handlers::RequestContext {
                     user,

@@ -1,0 +1,280 @@
+//! Authorization: every authenticated request is checked against the tenant's RBAC objects
+//! (Roles, ClusterRoles and their bindings, with aggregated ClusterRoles resolved), as
+//! kube-apiserver's RBAC authorizer does; `system:masters` is always allowed (kube-apiserver's
+//! privileged-group authorizer). A request no rule allows gets kube-apiserver's 403.
+
+use std::collections::HashMap;
+
+use http::Method;
+use serde_json::{Value, json};
+use warren_apimachinery::error::ApiError;
+use warren_apimachinery::rbac::{self, Attributes};
+
+use crate::handlers::plain_store_error;
+use crate::object::decode_stored;
+use crate::pki::UserInfo;
+use crate::request::Route;
+use crate::server::ApiServer;
+
+/// The group whose members may do everything.
+pub const MASTERS: &str = "system:masters";
+
+/// What a request asks to do, in RBAC's terms (upstream's `RequestInfo`).
+pub fn attributes(
+    user: &UserInfo,
+    method: &Method,
+    route: &Route,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Attributes {
+    let mut groups = user.groups.clone();
+    if !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".into());
+    }
+    let who = rbac::UserInfo {
+        name: user.name.clone(),
+        groups,
+        ..Default::default()
+    };
+    let Route::Resource(rp) = route else {
+        return Attributes {
+            user: who,
+            verb: method.as_str().to_ascii_lowercase(),
+            path: path.to_string(),
+            resource_request: false,
+            ..Default::default()
+        };
+    };
+    let watch = rp.legacy_watch || query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match *method {
+        Method::GET | Method::HEAD if watch => "watch",
+        Method::GET | Method::HEAD if rp.name.is_some() => "get",
+        Method::GET | Method::HEAD => "list",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if rp.name.is_some() => "delete",
+        Method::DELETE => "deletecollection",
+        _ => "",
+    };
+    // Namespaces are their own namespace (upstream's RequestInfo special case).
+    let namespace = match (&rp.namespace, rp.resource.as_str(), &rp.name) {
+        (Some(ns), _, _) => ns.clone(),
+        (None, "namespaces", Some(name)) => name.clone(),
+        _ => String::new(),
+    };
+    Attributes {
+        user: who,
+        verb: verb.into(),
+        namespace,
+        api_group: rp.group.clone(),
+        resource: rp.resource.clone(),
+        subresource: rp.subresource.clone().unwrap_or_default(),
+        name: rp.name.clone().unwrap_or_default(),
+        path: path.to_string(),
+        resource_request: true,
+    }
+}
+
+/// Allows the request or returns kube-apiserver's 403 for it.
+pub async fn authorize(api: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+    if attrs.user.groups.iter().any(|g| g == MASTERS) {
+        return Ok(());
+    }
+    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
+    rbac::aggregate_cluster_roles(&mut cluster_roles);
+    let decision = rbac::authorize(
+        attrs,
+        &roles,
+        &cluster_roles,
+        &role_bindings,
+        &cluster_role_bindings,
+    );
+    if decision.allowed {
+        return Ok(());
+    }
+    let message = rbac::forbidden_message_with_reason(attrs, &decision.reason);
+    let mut err = ApiError::forbidden(message);
+    if attrs.resource_request {
+        let mut details = json!({"group": attrs.api_group, "kind": attrs.resource});
+        if !attrs.name.is_empty() {
+            details["name"] = json!(attrs.name);
+        }
+        err.details = Some(details);
+    }
+    Err(err)
+}
+
+/// RBAC's escalation prevention: a Role or ClusterRole may only be written with rules the
+/// writer holds (or with the `escalate` verb on it), and a binding may only grant a role whose
+/// rules the writer holds (or with the `bind` verb on the role), as kube-apiserver's RBAC
+/// storage strategies check. Patches of these objects need `escalate`/`bind` outright (the
+/// check does not re-derive the patched object).
+pub async fn check_escalation(
+    api: &ApiServer,
+    attrs: &Attributes,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<(), ApiError> {
+    if attrs.user.groups.iter().any(|g| g == MASTERS)
+        || !attrs.resource_request
+        || attrs.api_group != "rbac.authorization.k8s.io"
+        || !attrs.subresource.is_empty()
+        || !matches!(attrs.verb.as_str(), "create" | "update" | "patch")
+    {
+        return Ok(());
+    }
+    let is_role = match attrs.resource.as_str() {
+        "roles" | "clusterroles" => true,
+        "rolebindings" | "clusterrolebindings" => false,
+        _ => return Ok(()),
+    };
+    let obj = if attrs.verb == "patch" {
+        None
+    } else {
+        let ty = crate::codec::body_type(content_type)?;
+        crate::codec::decode_body(body, ty).ok()
+    };
+    let name = obj
+        .as_ref()
+        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| attrs.name.clone());
+    // The verb that lifts the check, on the role concerned.
+    let (role_resource, role_name) = if is_role {
+        (attrs.resource.clone(), name.clone())
+    } else {
+        let kind = obj
+            .as_ref()
+            .and_then(|o| o.pointer("/roleRef/kind"))
+            .and_then(Value::as_str)
+            .unwrap_or("ClusterRole");
+        let role_name = obj
+            .as_ref()
+            .and_then(|o| o.pointer("/roleRef/name"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let res = if kind == "Role" {
+            "roles"
+        } else {
+            "clusterroles"
+        };
+        (res.to_string(), role_name)
+    };
+    let lifting = Attributes {
+        verb: if is_role { "escalate" } else { "bind" }.into(),
+        resource: role_resource.clone(),
+        name: role_name.clone(),
+        subresource: String::new(),
+        ..attrs.clone()
+    };
+    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
+    rbac::aggregate_cluster_roles(&mut cluster_roles);
+    if rbac::authorize(
+        &lifting,
+        &roles,
+        &cluster_roles,
+        &role_bindings,
+        &cluster_role_bindings,
+    )
+    .allowed
+    {
+        return Ok(());
+    }
+    let refuse = |message: String| {
+        let mut err = ApiError::forbidden(format!(
+            "{}.{} {:?} is forbidden: {message}",
+            attrs.resource, attrs.api_group, name
+        ));
+        err.details = Some(json!({"name": name, "group": attrs.api_group, "kind": attrs.resource}));
+        err
+    };
+    let Some(obj) = obj else {
+        return Err(refuse(format!(
+            "user {:?} may not patch {} without the {:?} verb",
+            attrs.user.name, attrs.resource, lifting.verb
+        )));
+    };
+    let requested: Vec<rbac::PolicyRule> = if is_role {
+        rules_of(&obj)
+    } else {
+        let target = if role_resource == "roles" {
+            roles.iter().find(|r| {
+                r.pointer("/metadata/name").and_then(Value::as_str) == Some(role_name.as_str())
+                    && r.pointer("/metadata/namespace").and_then(Value::as_str)
+                        == Some(attrs.namespace.as_str())
+            })
+        } else {
+            cluster_roles.iter().find(|r| {
+                r.pointer("/metadata/name").and_then(Value::as_str) == Some(role_name.as_str())
+            })
+        };
+        match target {
+            Some(role) => rules_of(role),
+            // A binding to a role that does not exist grants nothing yet; upstream refuses
+            // it unless the user may bind, as it cannot check the rules.
+            None => {
+                return Err(refuse(format!(
+                    "user {:?} cannot bind {} {:?}, which does not exist",
+                    attrs.user.name, role_resource, role_name
+                )));
+            }
+        }
+    };
+    let owner = rbac::rules_for(
+        &attrs.user,
+        &attrs.namespace,
+        &roles,
+        &cluster_roles,
+        &role_bindings,
+        &cluster_role_bindings,
+    );
+    let (covered, missing) = rbac::covers(&owner.rules, &requested);
+    if covered {
+        return Ok(());
+    }
+    Err(refuse(rbac::confirm_no_escalation_message(
+        &attrs.user,
+        &missing,
+        &owner.errors,
+    )))
+}
+
+fn rules_of(obj: &Value) -> Vec<rbac::PolicyRule> {
+    obj.get("rules")
+        .and_then(Value::as_array)
+        .map(|rules| rules.iter().map(rbac::PolicyRule::from_json).collect())
+        .unwrap_or_default()
+}
+
+type Policy = (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>);
+
+async fn load_policy(api: &ApiServer) -> Result<Policy, ApiError> {
+    let load = |plural: &'static str| async move {
+        let Some(info) = api
+            .registry
+            .lookup("rbac.authorization.k8s.io", "v1", plural)
+        else {
+            return Ok(Vec::new());
+        };
+        let res = api
+            .store
+            .range(&info.key_prefix(), "", 0, None)
+            .await
+            .map_err(plain_store_error)?;
+        Ok::<_, ApiError>(
+            res.kvs
+                .iter()
+                .map(|kv| decode_stored(&kv.value, kv.mod_revision))
+                .collect::<Vec<Value>>(),
+        )
+    };
+    Ok((
+        load("roles").await?,
+        load("clusterroles").await?,
+        load("rolebindings").await?,
+        load("clusterrolebindings").await?,
+    ))
+}
