@@ -218,6 +218,12 @@ pub const ALL_VERBS: &[&str] = &[
     "watch",
 ];
 
+/// Whether a group holds only create-only reviews (`authentication.k8s.io`,
+/// `authorization.k8s.io`): answered at once, never stored.
+pub fn is_review(group: &str) -> bool {
+    group == "authentication.k8s.io" || group == "authorization.k8s.io"
+}
+
 /// The built-in resources.
 pub fn builtin_resources() -> Vec<ResourceInfo> {
     crate::kinds::BUILTIN
@@ -231,12 +237,17 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
             namespaced: b.namespaced,
             short_names: b.short_names.iter().map(|s| s.to_string()).collect(),
             categories: b.categories.iter().map(|s| s.to_string()).collect(),
-            // Namespaces are the one built-in resource without deletecollection.
-            verbs: ALL_VERBS
-                .iter()
-                .filter(|v| !(b.plural == "namespaces" && **v == "deletecollection"))
-                .map(|s| s.to_string())
-                .collect(),
+            // Namespaces are the one built-in resource without deletecollection; the
+            // authentication and authorization reviews are create-only.
+            verbs: if is_review(b.group) {
+                vec!["create".to_string()]
+            } else {
+                ALL_VERBS
+                    .iter()
+                    .filter(|v| !(b.plural == "namespaces" && **v == "deletecollection"))
+                    .map(|s| s.to_string())
+                    .collect()
+            },
             subresources: b.subresources.iter().map(|s| s.to_string()).collect(),
             crd: None,
         })

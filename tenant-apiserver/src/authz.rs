@@ -278,3 +278,196 @@ async fn load_policy(api: &ApiServer) -> Result<Policy, ApiError> {
         load("clusterrolebindings").await?,
     ))
 }
+
+fn rbac_user(name: &str, groups: &[String]) -> rbac::UserInfo {
+    let mut groups = groups.to_vec();
+    if !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".into());
+    }
+    rbac::UserInfo {
+        name: name.to_string(),
+        groups,
+        ..Default::default()
+    }
+}
+
+/// Whether `user` may do what `attrs` describe, and why (for the access reviews).
+async fn decide(api: &ApiServer, attrs: &Attributes) -> Result<(bool, String), ApiError> {
+    if attrs.user.groups.iter().any(|g| g == MASTERS) {
+        return Ok((true, String::new()));
+    }
+    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
+    rbac::aggregate_cluster_roles(&mut cluster_roles);
+    let d = rbac::authorize(
+        attrs,
+        &roles,
+        &cluster_roles,
+        &role_bindings,
+        &cluster_role_bindings,
+    );
+    Ok((d.allowed, d.reason))
+}
+
+/// The attributes of an access review's `spec` (`resourceAttributes` or
+/// `nonResourceAttributes`).
+fn review_attributes(
+    user: rbac::UserInfo,
+    spec: &Value,
+    namespace_override: Option<&str>,
+) -> Attributes {
+    let s = |v: Option<&Value>, k: &str| {
+        v.and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    if let Some(ra) = spec.get("resourceAttributes").filter(|v| v.is_object()) {
+        let ra = Some(ra);
+        Attributes {
+            user,
+            verb: s(ra, "verb"),
+            namespace: namespace_override
+                .map(str::to_string)
+                .unwrap_or_else(|| s(ra, "namespace")),
+            api_group: s(ra, "group"),
+            resource: s(ra, "resource"),
+            subresource: s(ra, "subresource"),
+            name: s(ra, "name"),
+            path: String::new(),
+            resource_request: true,
+        }
+    } else {
+        let nra = spec.get("nonResourceAttributes");
+        Attributes {
+            user,
+            verb: s(nra, "verb"),
+            path: s(nra, "path"),
+            resource_request: false,
+            ..Default::default()
+        }
+    }
+}
+
+/// `authentication.k8s.io` and `authorization.k8s.io` reviews: answered from the request's
+/// user (or the user named in a `SubjectAccessReview`), returned with their `status`, never
+/// stored.
+pub async fn review(
+    api: &ApiServer,
+    info: &warren_apimachinery::registry::ResourceInfo,
+    ns: Option<&str>,
+    user: &UserInfo,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Value, ApiError> {
+    let ty = crate::codec::body_type(content_type)?;
+    let mut obj = crate::codec::decode_body(body, ty).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): {}",
+            info.kind, e.message
+        ))
+    })?;
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {})",
+            info.kind
+        )));
+    }
+    obj["apiVersion"] = json!(info.api_version());
+    obj["kind"] = json!(info.kind);
+    let me = rbac_user(&user.name, &user.groups);
+    let spec = obj.get("spec").cloned().unwrap_or(json!({}));
+    let status = match info.kind.as_str() {
+        "SelfSubjectReview" => json!({"userInfo": {"username": me.name, "groups": me.groups}}),
+        "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            let subject = if info.kind == "SelfSubjectAccessReview" {
+                me
+            } else {
+                let groups: Vec<String> = spec
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|g| {
+                        g.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let name = spec.get("user").and_then(Value::as_str).unwrap_or("");
+                if name.is_empty() && groups.is_empty() {
+                    return Err(ApiError::invalid(
+                        &info.group,
+                        &info.kind,
+                        "",
+                        &[warren_apimachinery::error::FieldError::invalid(
+                            "spec.user",
+                            "",
+                            "at least one of user or group must be specified",
+                        )],
+                    ));
+                }
+                rbac::UserInfo {
+                    name: name.to_string(),
+                    groups,
+                    ..Default::default()
+                }
+            };
+            let attrs = review_attributes(subject, &spec, ns);
+            let (allowed, reason) = decide(api, &attrs).await?;
+            let mut status = json!({"allowed": allowed});
+            if !reason.is_empty() {
+                status["reason"] = json!(reason);
+            }
+            status
+        }
+        "SelfSubjectRulesReview" => {
+            let namespace = spec.get("namespace").and_then(Value::as_str).unwrap_or("");
+            let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) =
+                load_policy(api).await?;
+            rbac::aggregate_cluster_roles(&mut cluster_roles);
+            let resolved = rbac::rules_for(
+                &me,
+                namespace,
+                &roles,
+                &cluster_roles,
+                &role_bindings,
+                &cluster_role_bindings,
+            );
+            let mut resource_rules = Vec::new();
+            let mut non_resource_rules = Vec::new();
+            for rule in &resolved.rules {
+                if !rule.non_resource_urls.is_empty() {
+                    non_resource_rules.push(json!({
+                        "verbs": rule.verbs,
+                        "nonResourceURLs": rule.non_resource_urls,
+                    }));
+                } else {
+                    let mut r = json!({
+                        "verbs": rule.verbs,
+                        "apiGroups": rule.api_groups,
+                        "resources": rule.resources,
+                    });
+                    if !rule.resource_names.is_empty() {
+                        r["resourceNames"] = json!(rule.resource_names);
+                    }
+                    resource_rules.push(r);
+                }
+            }
+            let mut status = json!({
+                "resourceRules": resource_rules,
+                "nonResourceRules": non_resource_rules,
+                "incomplete": !resolved.errors.is_empty(),
+            });
+            if let Some(e) = resolved.evaluation_error() {
+                status["evaluationError"] = json!(e);
+            }
+            status
+        }
+        _ => return Err(ApiError::no_route()),
+    };
+    obj["status"] = status;
+    if obj.get("metadata").is_none_or(|m| !m.is_object()) {
+        obj["metadata"] = json!({});
+    }
+    obj["metadata"]["creationTimestamp"] = Value::Null;
+    Ok(obj)
+}

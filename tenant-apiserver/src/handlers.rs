@@ -146,6 +146,21 @@ impl ApiServer {
             return Err(ApiError::no_route());
         }
         let output = codec::negotiate(ctx.accept.as_deref())?;
+        if warren_apimachinery::registry::is_review(&info.group) {
+            if method != Method::POST || rp.name.is_some() || rp.subresource.is_some() {
+                return Err(ApiError::method_not_allowed(method.as_str()));
+            }
+            let out = crate::authz::review(
+                &self,
+                &info,
+                ns,
+                &ctx.user,
+                &body,
+                ctx.content_type.as_deref(),
+            )
+            .await?;
+            return Ok(self.respond(&info, StatusCode::CREATED, &out, output));
+        }
         let is_watch = rp.legacy_watch || query_bool(&ctx.query, "watch");
         if rp.subresource.as_deref() == Some("scale") {
             let name = rp.name.as_deref().ok_or_else(ApiError::no_route)?;

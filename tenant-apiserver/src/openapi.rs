@@ -796,6 +796,11 @@ fn resource_paths<'a>(info: &'a ResourceInfo, schemas: &KindSchemas) -> Vec<Path
             ),
         ],
     )];
+    if warren_apimachinery::registry::is_review(&info.group) {
+        // Create-only: one POST on the collection.
+        out[0].2.retain(|(method, _)| *method == "post");
+        return out;
+    }
     path_params.push("name");
     out.push((
         format!("{collection}/{{name}}"),

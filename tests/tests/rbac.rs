@@ -123,6 +123,40 @@ fn view_in_one_namespace_and_no_escalation() {
         &["get", "namespaces"],
         "Error from server (Forbidden): namespaces is forbidden: User \"alice\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope",
     );
+    // kubectl auth can-i and whoami agree (SelfSubjectAccessReview, SelfSubjectRulesReview,
+    // SelfSubjectReview).
+    assert_eq!(
+        alice.ok(&["auth", "can-i", "list", "configmaps", "-n", "team"]),
+        "yes\n"
+    );
+    let out = alice.run(&["auth", "can-i", "create", "configmaps", "-n", "team"]);
+    assert_eq!(
+        (out.success(), out.stdout.as_str()),
+        (false, "no\n"),
+        "{out}"
+    );
+    let out = alice.run(&["auth", "can-i", "get", "secrets", "-n", "team"]);
+    assert_eq!(out.stdout, "no\n", "{out}");
+    let out = alice.run(&["auth", "can-i", "list", "configmaps", "-n", "other"]);
+    assert_eq!(out.stdout, "no\n", "{out}");
+    let list = alice.ok(&["auth", "can-i", "--list", "-n", "team"]);
+    let configmaps = list
+        .lines()
+        .find(|l| l.starts_with("configmaps "))
+        .unwrap_or_else(|| panic!("no configmaps row in can-i --list:\n{list}"));
+    assert!(configmaps.ends_with("[get list watch]"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("selfsubjectaccessreviews.authorization.k8s.io ")),
+        "{list}"
+    );
+    assert!(!list.lines().any(|l| l.starts_with("secrets ")), "{list}");
+    assert_eq!(
+        alice.ok(&["auth", "whoami"]),
+        "ATTRIBUTE   VALUE\nUsername    alice\nGroups      [system:authenticated]\n"
+    );
+    assert_eq!(server.kubectl().ok(&["auth", "can-i", "*", "*"]), "yes\n");
+
     // She cannot make herself admin.
     refused(
         &alice,

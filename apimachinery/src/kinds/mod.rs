@@ -235,6 +235,57 @@ pub static BUILTIN: &[BuiltinKind] = &[
         NONE,
         NONE,
     ),
+    // authentication.k8s.io/v1 and authorization.k8s.io/v1: create-only reviews, never stored
+    kind(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        CLUSTER,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        NS,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        CLUSTER,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        CLUSTER,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        CLUSTER,
+        NONE,
+        NONE,
+        NONE,
+    ),
     // autoscaling/v2
     kind(
         "autoscaling",
@@ -546,7 +597,7 @@ mod tests {
                 b.plural
             );
         }
-        assert_eq!(BUILTIN.len(), 38);
+        assert_eq!(BUILTIN.len(), 43);
         let find = |g: &str, p: &str| {
             BUILTIN
                 .iter()

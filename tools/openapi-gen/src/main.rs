@@ -128,8 +128,8 @@ fn register_listable<T: JsonSchema + ListableResource>(
 /// Every served built-in kind (must cover `BUILTIN`) and the subresource kinds.
 fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
     use k8s_openapi::api::{
-        apps, autoscaling, batch, coordination, core, discovery, events, networking, node, policy,
-        rbac, scheduling, storage,
+        apps, authentication, authorization, autoscaling, batch, coordination, core, discovery,
+        events, networking, node, policy, rbac, scheduling, storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     macro_rules! listable {
@@ -175,6 +175,20 @@ fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
         node::v1::RuntimeClass,
         discovery::v1::EndpointSlice,
     ];
+    // The create-only reviews.
+    entries.push(register::<authentication::v1::SelfSubjectReview>(generator));
+    entries.push(register::<authorization::v1::LocalSubjectAccessReview>(
+        generator,
+    ));
+    entries.push(register::<authorization::v1::SelfSubjectAccessReview>(
+        generator,
+    ));
+    entries.push(register::<authorization::v1::SelfSubjectRulesReview>(
+        generator,
+    ));
+    entries.push(register::<authorization::v1::SubjectAccessReview>(
+        generator,
+    ));
     entries.push(register::<autoscaling::v1::Scale>(generator));
     entries.push(register::<core::v1::Binding>(generator));
     entries.push(register::<policy::v1::Eviction>(generator));
