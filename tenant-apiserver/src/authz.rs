@@ -471,3 +471,92 @@ pub async fn review(
     obj["metadata"]["creationTimestamp"] = Value::Null;
     Ok(obj)
 }
+
+/// Applies `Impersonate-User`, `Impersonate-Group`, `Impersonate-Uid` and
+/// `Impersonate-Extra-*` headers as kube-apiserver's impersonation filter does: each
+/// impersonated attribute needs the `impersonate` verb on it (`users`, `groups`,
+/// `serviceaccounts`, `authentication.k8s.io` `uids` and `userextras/KEY`), and the request then
+/// runs as the impersonated user.
+pub async fn impersonate(
+    api: &ApiServer,
+    user: UserInfo,
+    headers: &http::HeaderMap,
+) -> Result<UserInfo, ApiError> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let target = values("impersonate-user").into_iter().next();
+    let groups = values("impersonate-group");
+    let uid = values("impersonate-uid").into_iter().next();
+    let mut extras: Vec<(String, String)> = Vec::new();
+    for (name, value) in headers {
+        if let Some(key) = name.as_str().strip_prefix("impersonate-extra-")
+            && let Ok(v) = value.to_str()
+        {
+            extras.push((crate::request::percent_decode(key), v.to_string()));
+        }
+    }
+    let Some(target) = target else {
+        if !groups.is_empty() || uid.is_some() || !extras.is_empty() {
+            return Err(ApiError::internal(
+                "requested impersonation of groups, uid or extra without impersonating a user",
+            ));
+        }
+        return Ok(user);
+    };
+    let requester = rbac_user(&user.name, &user.groups);
+    let check = |resource: &str, group: &str, namespace: &str, name: &str, sub: &str| Attributes {
+        user: requester.clone(),
+        verb: "impersonate".into(),
+        namespace: namespace.into(),
+        api_group: group.into(),
+        resource: resource.into(),
+        subresource: sub.into(),
+        name: name.into(),
+        path: String::new(),
+        resource_request: true,
+    };
+    let mut wanted = Vec::new();
+    let mut new_groups = groups.clone();
+    match target
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((ns, name)) => {
+            wanted.push(check("serviceaccounts", "", ns, name, ""));
+            if groups.is_empty() {
+                new_groups = vec![
+                    "system:serviceaccounts".into(),
+                    format!("system:serviceaccounts:{ns}"),
+                ];
+            }
+        }
+        None => wanted.push(check("users", "", "", &target, "")),
+    }
+    for g in &groups {
+        wanted.push(check("groups", "", "", g, ""));
+    }
+    if let Some(uid) = &uid {
+        wanted.push(check("uids", "authentication.k8s.io", "", uid, ""));
+    }
+    for (key, value) in &extras {
+        wanted.push(check("userextras", "authentication.k8s.io", "", value, key));
+    }
+    for attrs in &wanted {
+        let (allowed, reason) = decide(api, attrs).await?;
+        if !allowed {
+            let mut err = ApiError::forbidden(rbac::forbidden_message_with_reason(attrs, &reason));
+            err.details = Some(json!({"name": attrs.name, "kind": attrs.resource}));
+            return Err(err);
+        }
+    }
+    Ok(UserInfo {
+        name: target,
+        groups: new_groups,
+    })
+}

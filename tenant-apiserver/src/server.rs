@@ -123,6 +123,7 @@ impl ApiServer {
         let Some(user) = user else {
             return Err(ApiError::unauthorized());
         };
+        let user = crate::authz::impersonate(&self, user, req.headers()).await?;
         let accept = req
             .headers()
             .get(header::ACCEPT)

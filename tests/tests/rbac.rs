@@ -157,6 +157,41 @@ fn view_in_one_namespace_and_no_escalation() {
     );
     assert_eq!(server.kubectl().ok(&["auth", "can-i", "*", "*"]), "yes\n");
 
+    // Impersonation: the admin may act as alice (`--as`), alice may not act as anyone.
+    let out = server.kubectl().run(&[
+        "auth",
+        "can-i",
+        "create",
+        "configmaps",
+        "-n",
+        "team",
+        "--as=alice",
+    ]);
+    assert_eq!(out.stdout, "no\n", "{out}");
+    assert_eq!(
+        server.kubectl().ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "team",
+            "--as=alice",
+            "-o",
+            "name"
+        ]),
+        "configmap/settings\n"
+    );
+    refused(
+        &server.kubectl(),
+        &["get", "secrets", "-n", "team", "--as=alice"],
+        "secrets is forbidden: User \"alice\" cannot list resource \"secrets\"",
+    );
+    refused(
+        &alice,
+        &["get", "configmaps", "-n", "team", "--as=bob"],
+        "Error from server (Forbidden): users \"bob\" is forbidden: User \"alice\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+    );
+
     // She cannot make herself admin.
     refused(
         &alice,
