@@ -180,7 +180,52 @@ pub async fn run_namespace_controller(
         if let Err(err) = reconcile_namespaces(&api, &ca_pem).await {
             tracing::warn!(error = %err.message, "namespace reconcile failed");
         }
+        if let Err(err) = aggregate_cluster_roles(&api).await {
+            tracing::warn!(error = %err.message, "ClusterRole aggregation failed");
+        }
     }
+}
+
+/// The ClusterRole aggregation controller: a ClusterRole with an `aggregationRule` gets the
+/// rules of every ClusterRole its selectors match (admin, edit and view from the
+/// `aggregate-to-*` roles, and the tenant's own).
+async fn aggregate_cluster_roles(api: &ApiServer) -> Result<(), ApiError> {
+    let Some(info) = api
+        .registry
+        .lookup("rbac.authorization.k8s.io", "v1", "clusterroles")
+    else {
+        return Ok(());
+    };
+    let res = api
+        .store
+        .range(&info.key_prefix(), "", 0, None)
+        .await
+        .map_err(plain_store_error)?;
+    let stored: Vec<Value> = res
+        .kvs
+        .iter()
+        .map(|kv| decode_stored(&kv.value, kv.mod_revision))
+        .collect();
+    let mut aggregated = stored.clone();
+    warren_apimachinery::rbac::aggregate_cluster_roles(&mut aggregated);
+    for ((kv, before), after) in res.kvs.iter().zip(&stored).zip(aggregated) {
+        if before.get("aggregationRule").is_none() || before.get("rules") == after.get("rules") {
+            continue;
+        }
+        let mut new = after;
+        if let Some(meta) = object::metadata_mut(&mut new) {
+            meta.remove("resourceVersion");
+        }
+        match api
+            .store
+            .update(&kv.key, encode_for_store(&new), kv.mod_revision)
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(plain_store_error(e)),
+        }
+    }
+    Ok(())
 }
 
 async fn reconcile_namespaces(api: &ApiServer, ca_pem: &str) -> Result<(), ApiError> {

@@ -73,9 +73,22 @@ fn view_in_one_namespace_and_no_escalation() {
         "--clusterrole=view",
         "--user=alice",
     ]);
-    // The bootstrap roles are there, aggregated as upstream.
-    let view_rules = admin.ok(&["get", "clusterrole", "view", "-o", "name"]);
-    assert_eq!(view_rules, "clusterrole.rbac.authorization.k8s.io/view\n");
+    // The bootstrap roles are there, aggregated as upstream (the aggregation controller fills
+    // in view's rules from system:aggregate-to-view).
+    warren_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "view to be aggregated",
+        || {
+            let rules = admin.ok(&[
+                "get",
+                "clusterrole",
+                "view",
+                "-o",
+                "jsonpath={.rules[*].resources}",
+            ]);
+            rules.contains("configmaps").then_some(())
+        },
+    );
 
     let alice = user_kubectl(&server, "alice", &[]);
     // Reads in her namespace work.
