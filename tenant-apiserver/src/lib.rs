@@ -122,7 +122,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         source,
     })?;
     let pki = pki::Pki::load_or_create(&config.data_dir, &config.tls_sans)?;
-    let tls = pki.server_config()?;
+    let tls = pki.server_tls()?;
     tracing::info!(store = %config.store, "opening the store");
     let store: Arc<dyn Store> = config.store.open().await?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -257,15 +257,23 @@ impl Pki {
     }
 
     /// The rustls server configuration: our serving certificate, ALPN h2 and http/1.1, and
-    /// client certificates verified against the tenant CA when offered (requests without one
-    /// are anonymous and the API layer decides what they may see).
+    /// client certificates requested but not required (see [`Pki::server_tls`]).
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, PkiError> {
+        Ok(self.server_tls()?.config)
+    }
+
+    /// The server's TLS: any client certificate is accepted in the handshake (the client must
+    /// still prove it holds the key), and [`ServerTls::verify_client`] decides afterwards
+    /// whether the tenant CA issued it, so that a certificate from another CA gets a 401
+    /// rather than a failed handshake, as kube-apiserver (which requests client certificates
+    /// and checks them in its x509 authenticator) answers.
+    pub fn server_tls(&self) -> Result<ServerTls, PkiError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for cert in pem_certs(&self.ca_pem)? {
             roots.add(cert)?;
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        let tenant_ca = rustls::server::WebPkiClientVerifier::builder_with_provider(
             Arc::new(roots),
             provider.clone(),
         )
@@ -275,10 +283,15 @@ impl Pki {
         let key = pem_key(&self.server_key_pem)?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
-            .with_client_cert_verifier(verifier)
+            .with_client_cert_verifier(Arc::new(AnyClientCert {
+                inner: tenant_ca.clone(),
+            }))
             .with_single_cert(pem_certs(&self.server_cert_pem)?, key)?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
+        Ok(ServerTls {
+            config: Arc::new(config),
+            tenant_ca,
+        })
     }
 
     /// A kubeconfig for the admin user against `server_url`.
@@ -291,6 +304,79 @@ impl Pki {
             &self.admin_cert_pem,
             &self.admin_key_pem,
         )
+    }
+}
+
+/// The server's TLS configuration and the tenant CA's check of client certificates.
+#[derive(Clone)]
+pub struct ServerTls {
+    /// The rustls configuration.
+    pub config: Arc<rustls::ServerConfig>,
+    tenant_ca: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+}
+
+impl ServerTls {
+    /// Whether the tenant CA issued this client chain (leaf first) and it is valid now.
+    pub fn verify_client(&self, chain: &[rustls::pki_types::CertificateDer<'_>]) -> bool {
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return false;
+        };
+        self.tenant_ca
+            .verify_client_cert(leaf, intermediates, rustls::pki_types::UnixTime::now())
+            .is_ok()
+    }
+}
+
+/// Accepts every client certificate chain in the handshake, but checks the handshake
+/// signatures (possession of the key) with the tenant CA's verifier.
+#[derive(Debug)]
+struct AnyClientCert {
+    inner: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for AnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        // No hints: clients offer whatever certificate they have.
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -295,10 +295,10 @@ pub fn version_info() -> Value {
 pub async fn serve(
     api: Arc<ApiServer>,
     listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: crate::pki::ServerTls,
     cancel: CancellationToken,
 ) {
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = TlsAcceptor::from(tls.config.clone());
     let connections = TaskTracker::new();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -315,7 +315,9 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let api = api.clone();
         let cancel = cancel.clone();
-        connections.spawn(async move { serve_connection(api, acceptor, tcp, peer, cancel).await });
+        let tls = tls.clone();
+        connections
+            .spawn(async move { serve_connection(api, acceptor, tls, tcp, peer, cancel).await });
     }
     connections.close();
     // Give in-flight requests a bounded time to finish.
@@ -325,6 +327,7 @@ pub async fn serve(
 async fn serve_connection(
     api: Arc<ApiServer>,
     acceptor: TlsAcceptor,
+    server_tls: crate::pki::ServerTls,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     cancel: CancellationToken,
@@ -339,10 +342,13 @@ async fn serve_connection(
         }
         Err(_) => return,
     };
+    // A certificate the tenant CA did not issue authenticates nobody: 401, not a failed
+    // handshake.
     let user = tls
         .get_ref()
         .1
         .peer_certificates()
+        .filter(|chain| server_tls.verify_client(chain))
         .and_then(|certs| certs.first())
         .and_then(|c| user_from_cert(c));
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
