@@ -26,6 +26,7 @@ pub mod server;
 pub mod services;
 pub mod snapshot;
 pub mod store_config;
+pub mod tokens;
 pub mod watch;
 pub mod watch_api;
 
@@ -52,6 +53,8 @@ pub struct Config {
     pub tls_sans: Vec<String>,
     /// How often history older than one interval is compacted away (None: never).
     pub compaction_interval: Option<std::time::Duration>,
+    /// Static bearer tokens (`--token-auth-file`).
+    pub static_tokens: tokens::StaticTokens,
 }
 
 /// Errors that stop the server from starting.
@@ -152,6 +155,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cancel: cancel.clone(),
         tasks: TaskTracker::new(),
         started,
+        static_tokens: config.static_tokens.clone(),
     });
     controllers::bootstrap(&api, &pki.ca_pem)
         .await

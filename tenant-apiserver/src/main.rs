@@ -39,6 +39,9 @@ struct Args {
     /// Seconds between compactions of the store's history (0: never compact).
     #[arg(long, default_value_t = 300)]
     compaction_interval: u64,
+    /// A CSV file of static bearer tokens: `token,user,uid[,"group1,group2"]` per line.
+    #[arg(long)]
+    token_auth_file: Option<PathBuf>,
 }
 
 /// `tenant-apiserver snapshot save|restore`: moves a tenant's objects between stores.
@@ -254,12 +257,23 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    let static_tokens = match &args.token_auth_file {
+        Some(path) => match tenant_apiserver::tokens::StaticTokens::load(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("tenant-apiserver: {e}");
+                return ExitCode::from(64);
+            }
+        },
+        None => Default::default(),
+    };
     let config = tenant_apiserver::Config {
         data_dir: args.data_dir,
         store,
         listen: args.listen,
         tls_sans: sans,
         compaction_interval,
+        static_tokens,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -56,6 +56,8 @@ pub struct ApiServer {
     pub tasks: TaskTracker,
     /// When the process started.
     pub started: Instant,
+    /// Static bearer tokens (`--token-auth-file`).
+    pub static_tokens: crate::tokens::StaticTokens,
 }
 
 /// A JSON response.
@@ -120,6 +122,13 @@ impl ApiServer {
             Route::Health => return Ok(self.health(req.uri().path(), req.uri().query()).await),
             _ => {}
         }
+        // A verified client certificate first, then a static bearer token.
+        let user = user.or_else(|| {
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| self.static_tokens.authenticate(v))
+        });
         let Some(user) = user else {
             return Err(ApiError::unauthorized());
         };

@@ -55,3 +55,64 @@ fn another_tenants_certificate_is_unauthorized() {
     // A foreign certificate on a public endpoint is still fine (nothing to authenticate).
     assert_eq!(get(&a, "/version", Some(b.data_dir())).0, 200);
 }
+
+/// A kubeconfig with the server's CA and a bearer token (no client certificate).
+fn token_kubeconfig(server: &TestServer, token: &str) -> std::path::PathBuf {
+    let admin = std::fs::read_to_string(server.kubeconfig_path()).unwrap();
+    let ca = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data:"))
+        .expect("CA in the admin kubeconfig")
+        .trim()
+        .to_string();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {}\n  name: t\ncontexts:\n- context:\n    cluster: t\n    user: u\n  name: t\ncurrent-context: t\nusers:\n- name: u\n  user:\n    token: {token}\n",
+        server.url()
+    );
+    let path = server
+        .data_dir()
+        .join(format!("token-{}.kubeconfig", token.len()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn static_token_file_authenticates_bearer_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.csv");
+    std::fs::write(&file, "s3cret-token,dave,uid-1,\"team-leads,ops\"\n").unwrap();
+    let server = TestServer::start_with(&["--token-auth-file", file.to_str().unwrap()])
+        .expect("server starts");
+    let dave = warren_tests::Kubectl::new(&token_kubeconfig(&server, "s3cret-token"));
+    assert_eq!(
+        dave.ok(&["auth", "whoami"]),
+        "ATTRIBUTE   VALUE\nUsername    dave\nGroups      [team-leads ops system:authenticated]\n"
+    );
+    // Authenticated is not authorized: dave has no role yet.
+    let out = dave.run(&["get", "pods"]);
+    assert!(
+        out.stderr.contains(
+            "pods is forbidden: User \"dave\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+        ),
+        "{out}"
+    );
+    let wrong = warren_tests::Kubectl::new(&token_kubeconfig(&server, "wrong"));
+    let out = wrong.run(&["get", "pods"]);
+    assert!(!out.success(), "{out}");
+    // (kubectl 1.37's wording for a 401 on its discovery request.)
+    assert!(
+        out.stderr.contains(
+            "error: You must be logged in to the server (the server has asked for the client to provide credentials)"
+        ),
+        "{out}"
+    );
+    // A malformed token file stops the server from starting, without printing tokens.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "only-a-token\n").unwrap();
+    let err = TestServer::start_with(&["--token-auth-file", bad.to_str().unwrap()])
+        .err()
+        .expect("a bad token file is refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("line 1"), "{text}");
+    assert!(!text.contains("only-a-token"), "the token leaked: {text}");
+}
