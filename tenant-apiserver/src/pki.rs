@@ -461,6 +461,51 @@ pub fn is_ip(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Malformed and tampered client certificates never panic and never authenticate: random
+    /// bytes, truncations and bit flips of a real certificate, and a certificate of another CA.
+    #[test]
+    fn malformed_client_certificates_authenticate_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::load_or_create(dir.path(), &[]).unwrap();
+        let tls = pki.server_tls().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let foreign = Pki::load_or_create(other.path(), &[]).unwrap();
+        let der = |pem: &str| pem_certs(pem).unwrap().remove(0);
+        let good = der(&pki.admin_cert_pem);
+        assert!(tls.verify_client(std::slice::from_ref(&good)));
+        assert!(!tls.verify_client(&[der(&foreign.admin_cert_pem)]));
+        assert!(!tls.verify_client(&[]));
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let bytes = good.as_ref().to_vec();
+        for i in 0..3000 {
+            let mut candidate = match i % 3 {
+                0 => (0..(next() % 600))
+                    .map(|_| next() as u8)
+                    .collect::<Vec<u8>>(),
+                1 => bytes[..(next() as usize % bytes.len())].to_vec(),
+                _ => bytes.clone(),
+            };
+            if i % 3 == 2 {
+                let at = next() as usize % candidate.len();
+                candidate[at] ^= 1 << (next() % 8);
+            }
+            let _ = user_from_cert(&candidate);
+            let cert = rustls::pki_types::CertificateDer::from(candidate.clone());
+            if candidate != bytes {
+                assert!(
+                    !tls.verify_client(&[cert]),
+                    "a tampered certificate verified (case {i})"
+                );
+            }
+        }
+    }
+
     #[test]
     fn pki_is_made_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();
