@@ -27,15 +27,7 @@ pub fn attributes(
     path: &str,
     query: &HashMap<String, String>,
 ) -> Attributes {
-    let mut groups = user.groups.clone();
-    if !groups.iter().any(|g| g == "system:authenticated") {
-        groups.push("system:authenticated".into());
-    }
-    let who = rbac::UserInfo {
-        name: user.name.clone(),
-        groups,
-        ..Default::default()
-    };
+    let who = rbac_user(&user.name, &user.groups);
     let Route::Resource(rp) = route else {
         return Attributes {
             user: who,
@@ -78,22 +70,11 @@ pub fn attributes(
 
 /// Allows the request or returns kube-apiserver's 403 for it.
 pub async fn authorize(api: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
-    if attrs.user.groups.iter().any(|g| g == MASTERS) {
+    let (allowed, reason) = decide(api, attrs).await?;
+    if allowed {
         return Ok(());
     }
-    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
-    rbac::aggregate_cluster_roles(&mut cluster_roles);
-    let decision = rbac::authorize(
-        attrs,
-        &roles,
-        &cluster_roles,
-        &role_bindings,
-        &cluster_role_bindings,
-    );
-    if decision.allowed {
-        return Ok(());
-    }
-    let message = rbac::forbidden_message_with_reason(attrs, &decision.reason);
+    let message = rbac::forbidden_message_with_reason(attrs, &reason);
     let mut err = ApiError::forbidden(message);
     if attrs.resource_request {
         let mut details = json!({"group": attrs.api_group, "kind": attrs.resource});
