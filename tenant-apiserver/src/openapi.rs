@@ -572,6 +572,9 @@ fn subresource_schemas(info: &ResourceInfo) -> Vec<String> {
     if info.has_subresource("eviction") {
         out.push("io.k8s.api.policy.v1.Eviction".to_string());
     }
+    if info.has_subresource("token") {
+        out.push("io.k8s.api.authentication.v1.TokenRequest".to_string());
+    }
     out
 }
 

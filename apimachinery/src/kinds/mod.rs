@@ -70,6 +70,7 @@ const NS: bool = true;
 const CLUSTER: bool = false;
 const ALL: &[&str] = &["all"];
 const NONE: &[&str] = &[];
+const API_EXTENSIONS: &[&str] = &["api-extensions"];
 const STATUS: &[&str] = &["status"];
 const SCALE_STATUS: &[&str] = &["scale", "status"];
 
@@ -170,7 +171,7 @@ pub static BUILTIN: &[BuiltinKind] = &[
         NS,
         &["sa"],
         NONE,
-        NONE,
+        &["token"],
     ),
     kind("", "v1", "Service", "services", NS, &["svc"], ALL, STATUS),
     // apps/v1
@@ -235,7 +236,38 @@ pub static BUILTIN: &[BuiltinKind] = &[
         NONE,
         NONE,
     ),
+    // admissionregistration.k8s.io/v1
+    kind(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        CLUSTER,
+        NONE,
+        API_EXTENSIONS,
+        NONE,
+    ),
+    kind(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        CLUSTER,
+        NONE,
+        API_EXTENSIONS,
+        NONE,
+    ),
     // authentication.k8s.io/v1 and authorization.k8s.io/v1: create-only reviews, never stored
+    kind(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        CLUSTER,
+        NONE,
+        NONE,
+        NONE,
+    ),
     kind(
         "authentication.k8s.io",
         "v1",

@@ -21,8 +21,8 @@
 //! The definitions are those reachable from every kind of
 //! `warren_apimachinery::kinds::BUILTIN` and its `List` kind, plus the meta types
 //! kube-apiserver documents (`Status`, `DeleteOptions`, `WatchEvent`, `APIResourceList`,
-//! `Patch`...) and the subresource kinds `autoscaling/v1 Scale`, `core/v1 Binding` and
-//! `policy/v1 Eviction`. `IntOrString` and `Quantity` are written as upstream's swagger.json
+//! `Patch`...) and the subresource kinds `autoscaling/v1 Scale`, `core/v1 Binding`,
+//! `policy/v1 Eviction` and `authentication.k8s.io/v1 TokenRequest`. `IntOrString` and `Quantity` are written as upstream's swagger.json
 //! has them (`type: string`, with `format: int-or-string` for the former).
 //!
 //! Regenerate from the workspace root (run `cargo fetch` first so that k8s-pb's sources are in
@@ -128,7 +128,7 @@ fn register_listable<T: JsonSchema + ListableResource>(
 /// Every served built-in kind (must cover `BUILTIN`) and the subresource kinds.
 fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
     use k8s_openapi::api::{
-        apps, authentication, authorization, autoscaling, batch, coordination, core, discovery,
+        admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core, discovery,
         events, networking, node, policy, rbac, scheduling, storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
@@ -157,6 +157,8 @@ fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
         apps::v1::ReplicaSet,
         apps::v1::StatefulSet,
         events::v1::Event,
+        admissionregistration::v1::MutatingWebhookConfiguration,
+        admissionregistration::v1::ValidatingWebhookConfiguration,
         autoscaling::v2::HorizontalPodAutoscaler,
         batch::v1::CronJob,
         batch::v1::Job,
@@ -177,6 +179,7 @@ fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
     ];
     // The create-only reviews.
     entries.push(register::<authentication::v1::SelfSubjectReview>(generator));
+    entries.push(register::<authentication::v1::TokenReview>(generator));
     entries.push(register::<authorization::v1::LocalSubjectAccessReview>(
         generator,
     ));
@@ -192,6 +195,7 @@ fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
     entries.push(register::<autoscaling::v1::Scale>(generator));
     entries.push(register::<core::v1::Binding>(generator));
     entries.push(register::<policy::v1::Eviction>(generator));
+    entries.push(register::<authentication::v1::TokenRequest>(generator));
     entries
 }
 
