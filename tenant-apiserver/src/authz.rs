@@ -536,8 +536,14 @@ pub async fn impersonate(
             return Err(err);
         }
     }
+    let mut extra = std::collections::BTreeMap::new();
+    for (key, value) in extras {
+        extra.entry(key).or_insert_with(Vec::new).push(value);
+    }
     Ok(UserInfo {
         name: target,
+        uid: uid.unwrap_or_default(),
         groups: new_groups,
+        extra,
     })
 }

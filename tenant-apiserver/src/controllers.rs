@@ -271,7 +271,7 @@ async fn finalize_namespace(
             }
             let name = object::name(&obj).to_string();
             match api
-                .delete_object(info, Some(ns), &name, &DeleteOptions::default())
+                .delete_object(info, Some(ns), &name, &DeleteOptions::default(), None)
                 .await
             {
                 Ok((_, true)) => remaining -= 1,
@@ -309,6 +309,7 @@ async fn finalize_namespace(
             new,
             Some("finalize"),
             false,
+            None,
             None,
         )
         .await

@@ -147,6 +147,7 @@ pub async fn reconcile_all(api: &ApiServer, leading: bool) -> Result<(), ApiErro
                     Some("status"),
                     false,
                     None,
+                    None,
                 )
                 .await
             {
@@ -303,6 +304,7 @@ async fn cleanup(
                     ns.as_deref().filter(|_| info.namespaced),
                     &name,
                     &DeleteOptions::default(),
+                    None,
                 )
                 .await
             {
@@ -327,7 +329,9 @@ async fn cleanup(
     let crd_info = crd_info(api);
     let name = object::name(obj).to_string();
     match api
-        .write_update(&crd_info, None, &name, kv, obj, new, None, false, None)
+        .write_update(
+            &crd_info, None, &name, kv, obj, new, None, false, None, None,
+        )
         .await
     {
         Ok(_) | Err(WriteError::Conflict) => Ok(()),
@@ -401,6 +405,19 @@ pub fn default_and_validate(
     }
     kinds::apply_defaults(info, obj);
     kinds::validate(info, obj, old)
+}
+
+/// The defaulting half of [`default_and_validate`] (decoding's defaults in kube-apiserver,
+/// before admission sees the object).
+pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
+    use warren_apimachinery::kinds;
+    if is_crd_resource(info) {
+        crd::default_crd(obj);
+    } else if let Some(schema) = schema_of(info) {
+        crd::apply_defaults(obj, schema);
+    } else {
+        kinds::apply_defaults(info, obj);
+    }
 }
 
 /// Rewrites a stored custom resource to the version it is read at (conversion `None`: only

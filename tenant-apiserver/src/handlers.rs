@@ -568,7 +568,6 @@ impl ApiServer {
         dry: bool,
         manager: Option<&str>,
     ) -> Result<Value, ApiError> {
-        let _ = ctx;
         let meta = object::metadata_mut(&mut obj)
             .ok_or_else(|| ApiError::bad_request("the object's metadata is not an object"))?;
         // Namespace: from the URL; a different one in the body is refused.
@@ -636,17 +635,31 @@ impl ApiServer {
         if let Some(msg) = kinds::decoding_error(info, &obj) {
             return Err(ApiError::bad_request(msg));
         }
+        let name = object::name(&obj).to_string();
+        // NamespaceLifecycle first: nothing is admitted into a missing or terminating namespace.
+        if let Some(ns) = ns.filter(|_| info.namespaced) {
+            self.check_namespace_for_create(info, ns, &name).await?;
+        }
+        crate::crds::apply_defaults(info, &mut obj);
+        let admission = crate::admission::Request {
+            info,
+            operation: crate::admission::Operation::Create,
+            namespace: ns.filter(|_| info.namespaced),
+            name: &name,
+            subresource: None,
+            old: None,
+            dry_run: dry,
+            ctx,
+        };
+        crate::admission::mutate(self, &admission, &mut obj).await?;
         let errors = crate::crds::default_and_validate(info, &mut obj, None);
         if let Some(manager) = manager {
             crate::managed::record_update(info, None, &mut obj, manager, None);
         }
-        let name = object::name(&obj).to_string();
         if !errors.is_empty() {
             return Err(ApiError::invalid(&info.group, &info.kind, &name, &errors));
         }
-        if let Some(ns) = ns.filter(|_| info.namespaced) {
-            self.check_namespace_for_create(info, ns, &name).await?;
-        }
+        crate::admission::validate(self, &admission, &obj).await?;
         let _alloc_guard;
         if info.group.is_empty() && info.kind == "Service" {
             _alloc_guard = self.service_alloc.lock().await;
@@ -722,6 +735,7 @@ impl ApiServer {
                     sub,
                     dry,
                     Some(&manager),
+                    Some(ctx),
                 )
                 .await
             {
@@ -750,10 +764,27 @@ impl ApiServer {
         sub: Option<&str>,
         dry: bool,
         manager: Option<&str>,
+        ctx: Option<&RequestContext>,
     ) -> Result<Value, WriteError> {
         object::drop_empty_metadata(&mut new);
         if let Some(msg) = kinds::decoding_error(info, &new) {
             return Err(WriteError::Api(ApiError::bad_request(msg)));
+        }
+        let admission = ctx.map(|ctx| crate::admission::Request {
+            info,
+            operation: crate::admission::Operation::Update,
+            namespace: ns.filter(|_| info.namespaced),
+            name,
+            subresource: sub,
+            old: Some(old),
+            dry_run: dry,
+            ctx,
+        });
+        if let Some(admission) = &admission {
+            crate::crds::apply_defaults(info, &mut new);
+            crate::admission::mutate(self, admission, &mut new)
+                .await
+                .map_err(WriteError::Api)?;
         }
         let errors = crate::crds::default_and_validate(info, &mut new, Some(old));
         if let Some(manager) = manager {
@@ -766,6 +797,11 @@ impl ApiServer {
                 name,
                 &errors,
             )));
+        }
+        if let Some(admission) = &admission {
+            crate::admission::validate(self, admission, &new)
+                .await
+                .map_err(WriteError::Api)?;
         }
         if sub.is_none() && tracks_generation(info, &new) {
             let old_gen = old
@@ -911,6 +947,7 @@ impl ApiServer {
                     sub,
                     dry,
                     Some(&manager),
+                    Some(ctx),
                 )
                 .await
             {
@@ -1037,7 +1074,18 @@ impl ApiServer {
             let applied = crate::managed::apply(info, Some(&old), &config, &manager, force, sub)?;
             let new = merge_for_update(info, &old, applied, sub)?;
             match self
-                .write_update(info, ns, name, &current, &old, new, sub, dry, None)
+                .write_update(
+                    info,
+                    ns,
+                    name,
+                    &current,
+                    &old,
+                    new,
+                    sub,
+                    dry,
+                    None,
+                    Some(ctx),
+                )
                 .await
             {
                 Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
@@ -1152,7 +1200,7 @@ impl ApiServer {
                 "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
             )));
         }
-        let (obj, deleted) = self.delete_object(info, ns, name, &opts).await?;
+        let (obj, deleted) = self.delete_object(info, ns, name, &opts, Some(ctx)).await?;
         if deleted && !returns_deleted_object(info) {
             let uid = object::meta_str(&obj, "uid").unwrap_or_default();
             return Ok(json_response(
@@ -1174,6 +1222,7 @@ impl ApiServer {
         ns: Option<&str>,
         name: &str,
         opts: &DeleteOptions,
+        ctx: Option<&RequestContext>,
     ) -> Result<(Value, bool), ApiError> {
         let key = info.key(ns, name);
         for _ in 0..MAX_RETRIES {
@@ -1211,6 +1260,19 @@ impl ApiServer {
                         ),
                     ));
                 }
+            }
+            if let Some(ctx) = ctx {
+                let admission = crate::admission::Request {
+                    info,
+                    operation: crate::admission::Operation::Delete,
+                    namespace: ns.filter(|_| info.namespaced),
+                    name,
+                    subresource: None,
+                    old: Some(&old),
+                    dry_run: opts.dry_run,
+                    ctx,
+                };
+                crate::admission::validate_delete(self, &admission).await?;
             }
             let mut new = old.clone();
             let mut mark = false;
@@ -1334,7 +1396,7 @@ impl ApiServer {
             let obj_ns = object::meta_str(&obj, "namespace").map(str::to_string);
             let name = object::name(&obj).to_string();
             match self
-                .delete_object(info, obj_ns.as_deref(), &name, &opts)
+                .delete_object(info, obj_ns.as_deref(), &name, &opts, Some(ctx))
                 .await
             {
                 Ok((o, _)) => deleted.push(o),
@@ -1439,6 +1501,7 @@ impl ApiServer {
                     None,
                     dry,
                     Some(&manager),
+                    Some(ctx),
                 )
                 .await
             {

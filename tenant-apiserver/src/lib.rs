@@ -7,6 +7,7 @@
 //! watcher. Built-in controllers ([`controllers`]) keep namespaces alive and clean.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod authz;
 pub mod codec;
 pub mod controllers;

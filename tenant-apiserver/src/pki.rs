@@ -425,13 +425,18 @@ fn pem_key(pem: &str) -> Result<PrivateKeyDer<'static>, PkiError> {
         .ok_or_else(|| PkiError::BadPem(PathBuf::from("<key>")))
 }
 
-/// The user a verified client certificate names: CN is the user, each O a group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An authenticated user (upstream's `user.Info`): from a client certificate (CN is the user,
+/// each O a group), a bearer token or impersonation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserInfo {
     /// The user name.
     pub name: String,
+    /// The uid (empty when the authenticator gives none, as for certificates).
+    pub uid: String,
     /// The groups.
     pub groups: Vec<String>,
+    /// Extra attributes (a service-account token's `authentication.kubernetes.io/pod-name`...).
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Reads the user from a verified client certificate.
@@ -449,7 +454,11 @@ pub fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
         .filter_map(|o| o.as_str().ok().map(str::to_string))
         .collect();
     groups.push("system:authenticated".to_string());
-    Some(UserInfo { name, groups })
+    Some(UserInfo {
+        name,
+        groups,
+        ..Default::default()
+    })
 }
 
 /// Whether an address is an IP (for SAN handling of `--advertise-address`).

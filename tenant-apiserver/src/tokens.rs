@@ -65,6 +65,7 @@ impl StaticTokens {
             }
             let token = fields[0].trim();
             let user = fields[1].trim();
+            let uid = fields[2].trim();
             if token.is_empty() || user.is_empty() {
                 return Err((i + 1, "empty token or user"));
             }
@@ -82,7 +83,9 @@ impl StaticTokens {
                 token.to_string(),
                 UserInfo {
                     name: user.to_string(),
+                    uid: uid.to_string(),
                     groups,
+                    ..Default::default()
                 },
             );
         }

@@ -128,8 +128,8 @@ fn register_listable<T: JsonSchema + ListableResource>(
 /// Every served built-in kind (must cover `BUILTIN`) and the subresource kinds.
 fn kinds(generator: &mut SchemaGenerator) -> Vec<KindEntry> {
     use k8s_openapi::api::{
-        admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core, discovery,
-        events, networking, node, policy, rbac, scheduling, storage,
+        admissionregistration, apps, authentication, authorization, autoscaling, batch,
+        coordination, core, discovery, events, networking, node, policy, rbac, scheduling, storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     macro_rules! listable {
