@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod audit;
 pub mod authz;
 pub mod codec;
 pub mod controllers;
@@ -56,6 +57,8 @@ pub struct Config {
     pub compaction_interval: Option<std::time::Duration>,
     /// Static bearer tokens (`--token-auth-file`).
     pub static_tokens: tokens::StaticTokens,
+    /// The audit log (`--audit-log-path`, `--audit-policy-file`), if any.
+    pub audit: Option<Arc<audit::AuditLog>>,
 }
 
 /// Errors that stop the server from starting.
@@ -157,6 +160,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks: TaskTracker::new(),
         started,
         static_tokens: config.static_tokens.clone(),
+        audit: config.audit.clone(),
     });
     controllers::bootstrap(&api, &pki.ca_pem)
         .await

@@ -42,6 +42,12 @@ struct Args {
     /// A CSV file of static bearer tokens: `token,user,uid[,"group1,group2"]` per line.
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
+    /// Appends one audit event (JSON line) per request to this file (`-`: standard output).
+    #[arg(long)]
+    audit_log_path: Option<PathBuf>,
+    /// An `audit.k8s.io/v1` Policy choosing each request's level (default: all at Metadata).
+    #[arg(long)]
+    audit_policy_file: Option<PathBuf>,
 }
 
 /// `tenant-apiserver snapshot save|restore`: moves a tenant's objects between stores.
@@ -267,6 +273,26 @@ fn main() -> ExitCode {
         },
         None => Default::default(),
     };
+    let policy = match &args.audit_policy_file {
+        Some(path) => match tenant_apiserver::audit::Policy::load(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("tenant-apiserver: audit policy: {e}");
+                return ExitCode::from(64);
+            }
+        },
+        None => None,
+    };
+    let audit = match &args.audit_log_path {
+        Some(path) => match tenant_apiserver::audit::AuditLog::open(path, policy) {
+            Ok(log) => Some(std::sync::Arc::new(log)),
+            Err(e) => {
+                eprintln!("tenant-apiserver: audit log: {e}");
+                return ExitCode::from(64);
+            }
+        },
+        None => None,
+    };
     let config = tenant_apiserver::Config {
         data_dir: args.data_dir,
         store,
@@ -274,6 +300,7 @@ fn main() -> ExitCode {
         tls_sans: sans,
         compaction_interval,
         static_tokens,
+        audit,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -58,6 +58,8 @@ pub struct ApiServer {
     pub started: Instant,
     /// Static bearer tokens (`--token-auth-file`).
     pub static_tokens: crate::tokens::StaticTokens,
+    /// The audit log (`--audit-log-path`), if any.
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
 }
 
 /// A JSON response.
@@ -91,12 +93,27 @@ impl ApiServer {
         self: Arc<Self>,
         req: Request<Incoming>,
         user: Option<UserInfo>,
+        peer: SocketAddr,
     ) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::debug_span!("request", %method, %path, user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"));
         async move {
-            match self.route(req, user).await {
+            let mut record = self.audit.as_ref().map(|_| {
+                let uri = req
+                    .uri()
+                    .path_and_query()
+                    .map(|pq| pq.as_str().to_string())
+                    .unwrap_or_else(|| path.clone());
+                let mut r = crate::audit::Record::new(method.as_str(), uri, peer.ip().to_string());
+                r.user_agent = req
+                    .headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                r
+            });
+            let resp = match self.clone().route(req, user, &mut record).await {
                 Ok(resp) => resp,
                 Err(err) => {
                     if err.code >= 500 {
@@ -104,7 +121,11 @@ impl ApiServer {
                     }
                     error_response(&err)
                 }
+            };
+            if let (Some(log), Some(record)) = (&self.audit, &record) {
+                log.write(record, resp.status().as_u16());
             }
+            resp
         }
         .instrument(span)
         .await
@@ -114,6 +135,7 @@ impl ApiServer {
         self: Arc<Self>,
         req: Request<Incoming>,
         user: Option<UserInfo>,
+        record: &mut Option<crate::audit::Record>,
     ) -> Result<Response<Body>, ApiError> {
         let route = parse_path(req.uri().path());
         // Anonymous paths first, as system:public-info-viewer allows.
@@ -132,7 +154,15 @@ impl ApiServer {
         let Some(user) = user else {
             return Err(ApiError::unauthorized());
         };
+        if let Some(r) = record.as_mut() {
+            r.user = Some(user.clone());
+        }
         let user = crate::authz::impersonate(&self, user, req.headers()).await?;
+        if let Some(r) = record.as_mut()
+            && r.user.as_ref() != Some(&user)
+        {
+            r.impersonated_by = r.user.replace(user.clone());
+        }
         let accept = req
             .headers()
             .get(header::ACCEPT)
@@ -140,7 +170,12 @@ impl ApiServer {
             .map(str::to_string);
         let query = parse_query(req.uri().query());
         let attrs = crate::authz::attributes(&user, req.method(), &route, req.uri().path(), &query);
-        crate::authz::authorize(&self, &attrs).await?;
+        let decision = crate::authz::authorize(&self, &attrs).await;
+        if let Some(r) = record.as_mut() {
+            r.decision = Some(if decision.is_ok() { "allow" } else { "forbid" });
+            r.attrs = Some(attrs.clone());
+        }
+        decision?;
         match route {
             Route::CoreGroup => Ok(discovery::core_group(&self, accept.as_deref())),
             Route::Groups => Ok(discovery::groups(&self, accept.as_deref())),
@@ -173,6 +208,14 @@ impl ApiServer {
                 } else {
                     Bytes::new()
                 };
+                if let (Some(log), Some(r)) = (&self.audit, record.as_mut())
+                    && !body.is_empty()
+                    && log.level(&attrs) >= crate::audit::Level::Request
+                {
+                    r.request_object = crate::codec::body_type(content_type.as_deref())
+                        .ok()
+                        .and_then(|ty| crate::codec::decode_body(&body, ty).ok());
+                }
                 crate::authz::check_escalation(&self, &attrs, &body, content_type.as_deref())
                     .await?;
                 let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -363,7 +406,7 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let api = api.clone();
         let user = user.clone();
-        async move { Ok::<_, Infallible>(api.handle(req, user).await) }
+        async move { Ok::<_, Infallible>(api.handle(req, user, peer).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
