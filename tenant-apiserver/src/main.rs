@@ -186,18 +186,27 @@ fn kubeconfig_main(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let issued = tenant_apiserver::pki::Pki::load_or_create(&args.data_dir, &[]).and_then(|pki| {
-        let groups: Vec<&str> = args.groups.iter().map(String::as_str).collect();
-        let (cert, key) = pki.issue_client_cert(&args.user, &groups)?;
-        Ok(tenant_apiserver::pki::kubeconfig(
-            &args.server,
-            "warren",
-            &args.user,
-            &pki.ca_pem,
-            &cert,
-            &key,
-        ))
-    });
+    // The running server's SANs, so that loading the PKI does not re-issue its certificate.
+    let sans: Vec<String> = std::fs::read_to_string(args.data_dir.join("pki/server.sans"))
+        .unwrap_or_default()
+        .trim()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let issued =
+        tenant_apiserver::pki::Pki::load_or_create(&args.data_dir, &sans).and_then(|pki| {
+            let groups: Vec<&str> = args.groups.iter().map(String::as_str).collect();
+            let (cert, key) = pki.issue_client_cert(&args.user, &groups)?;
+            Ok(tenant_apiserver::pki::kubeconfig(
+                &args.server,
+                "warren",
+                &args.user,
+                &pki.ca_pem,
+                &cert,
+                &key,
+            ))
+        });
     match issued {
         Ok(kubeconfig) => {
             print!("{kubeconfig}");

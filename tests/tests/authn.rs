@@ -116,3 +116,32 @@ fn static_token_file_authenticates_bearer_tokens() {
     assert!(text.contains("line 1"), "{text}");
     assert!(!text.contains("only-a-token"), "the token leaked: {text}");
 }
+
+#[test]
+fn issuing_a_user_kubeconfig_keeps_the_serving_certificate() {
+    let server = TestServer::start_with(&["--tls-san", "tenant.example"]).expect("starts");
+    let crt = server.data_dir().join("pki/server.crt");
+    let before = std::fs::read(&crt).unwrap();
+    let mut cmd = Command::new(warren_tests::binary("tenant-apiserver"));
+    cmd.arg("kubeconfig")
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["--server", server.url(), "--user", "carol"]);
+    let out = run_command(cmd, None).expect("kubeconfig runs");
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        std::fs::read(&crt).unwrap(),
+        before,
+        "the serving certificate was re-issued"
+    );
+    // And the new kubeconfig authenticates as carol.
+    let path = server.data_dir().join("carol.kubeconfig");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let whoami = warren_tests::Kubectl::new(&path).ok(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(whoami.trim(), "carol");
+}
