@@ -10,8 +10,6 @@ use serde_json::{Value, json};
 use warren_apimachinery::error::ApiError;
 use warren_apimachinery::rbac::{self, Attributes};
 
-use crate::handlers::plain_store_error;
-use crate::object::decode_stored;
 use crate::pki::UserInfo;
 use crate::request::Route;
 use crate::server::ApiServer;
@@ -151,17 +149,8 @@ pub async fn check_escalation(
         subresource: String::new(),
         ..attrs.clone()
     };
-    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
-    rbac::aggregate_cluster_roles(&mut cluster_roles);
-    if rbac::authorize(
-        &lifting,
-        &roles,
-        &cluster_roles,
-        &role_bindings,
-        &cluster_role_bindings,
-    )
-    .allowed
-    {
+    let policy = load_policy(api).await?;
+    if policy.authorize(&lifting).allowed {
         return Ok(());
     }
     let refuse = |message: String| {
@@ -182,13 +171,13 @@ pub async fn check_escalation(
         rules_of(&obj)
     } else {
         let target = if role_resource == "roles" {
-            roles.iter().find(|r| {
+            policy.roles.iter().find(|r| {
                 r.pointer("/metadata/name").and_then(Value::as_str) == Some(role_name.as_str())
                     && r.pointer("/metadata/namespace").and_then(Value::as_str)
                         == Some(attrs.namespace.as_str())
             })
         } else {
-            cluster_roles.iter().find(|r| {
+            policy.cluster_roles.iter().find(|r| {
                 r.pointer("/metadata/name").and_then(Value::as_str) == Some(role_name.as_str())
             })
         };
@@ -207,10 +196,10 @@ pub async fn check_escalation(
     let owner = rbac::rules_for(
         &attrs.user,
         &attrs.namespace,
-        &roles,
-        &cluster_roles,
-        &role_bindings,
-        &cluster_role_bindings,
+        &policy.roles,
+        &policy.cluster_roles,
+        &policy.role_bindings,
+        &policy.cluster_role_bindings,
     );
     let (covered, missing) = rbac::covers(&owner.rules, &requested);
     if covered {
@@ -230,34 +219,50 @@ fn rules_of(obj: &Value) -> Vec<rbac::PolicyRule> {
         .unwrap_or_default()
 }
 
-type Policy = (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>);
+/// Where the RBAC objects live in the store.
+pub const RBAC_PREFIX: &str = "/registry/rbac.authorization.k8s.io/";
 
-async fn load_policy(api: &ApiServer) -> Result<Policy, ApiError> {
-    let load = |plural: &'static str| async move {
-        let Some(info) = api
-            .registry
-            .lookup("rbac.authorization.k8s.io", "v1", plural)
-        else {
-            return Ok(Vec::new());
-        };
-        let res = api
-            .store
-            .range(&info.key_prefix(), "", 0, None)
-            .await
-            .map_err(plain_store_error)?;
-        Ok::<_, ApiError>(
-            res.kvs
-                .iter()
-                .map(|kv| decode_stored(&kv.value, kv.mod_revision))
-                .collect::<Vec<Value>>(),
+/// Every RBAC object, ClusterRoles with their aggregation resolved.
+#[derive(Debug, Default)]
+pub struct Policy {
+    roles: Vec<Value>,
+    cluster_roles: Vec<Value>,
+    role_bindings: Vec<Value>,
+    cluster_role_bindings: Vec<Value>,
+}
+
+impl Policy {
+    fn build(objects: Vec<(String, Value)>) -> Policy {
+        let mut p = Policy::default();
+        for (key, obj) in objects {
+            let rest = key.strip_prefix(RBAC_PREFIX).unwrap_or("");
+            let list = match rest.split('/').next() {
+                Some("roles") => &mut p.roles,
+                Some("clusterroles") => &mut p.cluster_roles,
+                Some("rolebindings") => &mut p.role_bindings,
+                Some("clusterrolebindings") => &mut p.cluster_role_bindings,
+                _ => continue,
+            };
+            list.push(obj);
+        }
+        rbac::aggregate_cluster_roles(&mut p.cluster_roles);
+        p
+    }
+
+    fn authorize(&self, attrs: &Attributes) -> rbac::Decision {
+        rbac::authorize(
+            attrs,
+            &self.roles,
+            &self.cluster_roles,
+            &self.role_bindings,
+            &self.cluster_role_bindings,
         )
-    };
-    Ok((
-        load("roles").await?,
-        load("clusterroles").await?,
-        load("rolebindings").await?,
-        load("clusterrolebindings").await?,
-    ))
+    }
+}
+
+/// The RBAC objects, from the cache (rebuilt when one of them changes).
+async fn load_policy(api: &ApiServer) -> Result<std::sync::Arc<Policy>, ApiError> {
+    api.rbac_cache.get(api, Policy::build).await
 }
 
 fn rbac_user(name: &str, groups: &[String]) -> rbac::UserInfo {
@@ -277,15 +282,7 @@ async fn decide(api: &ApiServer, attrs: &Attributes) -> Result<(bool, String), A
     if attrs.user.groups.iter().any(|g| g == MASTERS) {
         return Ok((true, String::new()));
     }
-    let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) = load_policy(api).await?;
-    rbac::aggregate_cluster_roles(&mut cluster_roles);
-    let d = rbac::authorize(
-        attrs,
-        &roles,
-        &cluster_roles,
-        &role_bindings,
-        &cluster_role_bindings,
-    );
+    let d = load_policy(api).await?.authorize(attrs);
     Ok((d.allowed, d.reason))
 }
 
@@ -358,7 +355,18 @@ pub async fn review(
     let me = rbac_user(&user.name, &user.groups);
     let spec = obj.get("spec").cloned().unwrap_or(json!({}));
     let status = match info.kind.as_str() {
-        "SelfSubjectReview" => json!({"userInfo": {"username": me.name, "groups": me.groups}}),
+        "SelfSubjectReview" => {
+            let mut info = json!({"username": me.name});
+            if !user.uid.is_empty() {
+                info["uid"] = json!(user.uid);
+            }
+            info["groups"] = json!(me.groups);
+            if !user.extra.is_empty() {
+                info["extra"] = json!(user.extra);
+            }
+            json!({"userInfo": info})
+        }
+        "TokenReview" => crate::sa_tokens::token_review_status(api, &spec).await?,
         "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview" => {
             let subject = if info.kind == "SelfSubjectAccessReview" {
                 me
@@ -402,16 +410,14 @@ pub async fn review(
         }
         "SelfSubjectRulesReview" => {
             let namespace = spec.get("namespace").and_then(Value::as_str).unwrap_or("");
-            let (roles, mut cluster_roles, role_bindings, cluster_role_bindings) =
-                load_policy(api).await?;
-            rbac::aggregate_cluster_roles(&mut cluster_roles);
+            let policy = load_policy(api).await?;
             let resolved = rbac::rules_for(
                 &me,
                 namespace,
-                &roles,
-                &cluster_roles,
-                &role_bindings,
-                &cluster_role_bindings,
+                &policy.roles,
+                &policy.cluster_roles,
+                &policy.role_bindings,
+                &policy.cluster_role_bindings,
             );
             let mut resource_rules = Vec::new();
             let mut non_resource_rules = Vec::new();

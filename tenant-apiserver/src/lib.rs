@@ -10,6 +10,7 @@
 pub mod admission;
 pub mod audit;
 pub mod authz;
+pub mod cache;
 pub mod codec;
 pub mod controllers;
 pub mod crds;
@@ -161,6 +162,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         started,
         static_tokens: config.static_tokens.clone(),
         audit: config.audit.clone(),
+        rbac_cache: cache::PrefixCache::new(authz::RBAC_PREFIX),
     });
     controllers::bootstrap(&api, &pki.ca_pem)
         .await

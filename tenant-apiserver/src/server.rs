@@ -60,6 +60,8 @@ pub struct ApiServer {
     pub static_tokens: crate::tokens::StaticTokens,
     /// The audit log (`--audit-log-path`), if any.
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// The RBAC objects, as the authorizer uses them.
+    pub rbac_cache: crate::cache::PrefixCache<crate::authz::Policy>,
 }
 
 /// A JSON response.

@@ -265,6 +265,22 @@ impl WatchCache {
         })
     }
 
+    /// Whether an event above `after` touched a key under `prefix`, as far as the cache has seen
+    /// (up to the returned revision); None when events above `after` are no longer buffered.
+    pub fn changed_since(&self, after: Revision, prefix: &str) -> Option<(bool, Revision)> {
+        let buf = self.buffer.read().expect("watch cache lock");
+        if after < buf.oldest {
+            return None;
+        }
+        let changed = buf
+            .events
+            .iter()
+            .rev()
+            .take_while(|e| e.revision > after)
+            .any(|e| e.key.starts_with(prefix));
+        Some((changed, buf.latest.max(after)))
+    }
+
     /// Waits until the cache has seen `revision` (bounded by `deadline`); true if it has.
     pub async fn wait_for(&self, revision: Revision, deadline: std::time::Duration) -> bool {
         let start = tokio::time::Instant::now();

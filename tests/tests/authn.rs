@@ -86,7 +86,7 @@ fn static_token_file_authenticates_bearer_tokens() {
     let dave = warren_tests::Kubectl::new(&token_kubeconfig(&server, "s3cret-token"));
     assert_eq!(
         dave.ok(&["auth", "whoami"]),
-        "ATTRIBUTE   VALUE\nUsername    dave\nGroups      [team-leads ops system:authenticated]\n"
+        "ATTRIBUTE   VALUE\nUsername    dave\nUID         uid-1\nGroups      [team-leads ops system:authenticated]\n"
     );
     // Authenticated is not authorized: dave has no role yet.
     let out = dave.run(&["get", "pods"]);
