@@ -15,6 +15,7 @@ pub mod field_validation;
 pub mod kinds;
 pub mod openapi;
 pub mod openapi_v2_proto;
+pub mod pod_security;
 pub mod protobuf;
 pub mod rbac;
 pub mod registry;

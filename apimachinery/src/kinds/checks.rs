@@ -169,7 +169,7 @@ fn selector_is_empty(sel: &Value) -> bool {
 }
 
 /// `ValidateLabelSelector`: the match labels are valid labels, the expressions well formed.
-fn validate_label_selector(sel: &Value, path: &str, errs: &mut Vec<FieldError>) {
+pub(crate) fn validate_label_selector(sel: &Value, path: &str, errs: &mut Vec<FieldError>) {
     errs.extend(validate_labels(
         sel.get("matchLabels"),
         &format!("{path}.matchLabels"),

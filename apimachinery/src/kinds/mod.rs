@@ -17,6 +17,7 @@ mod checks;
 mod defaults;
 mod fields;
 mod pod;
+mod webhooks;
 
 pub use defaults::{JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL, NAMESPACE_NAME_LABEL};
 pub use fields::supported_fields;
@@ -520,6 +521,7 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
         return;
     }
     defaults::apply(info.group.as_str(), info.kind.as_str(), obj);
+    webhooks::apply_defaults(info.group.as_str(), info.kind.as_str(), obj);
 }
 
 /// Validates an object for create (`old` is `None`) or update; an empty list means valid.
@@ -535,6 +537,7 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<Fi
     };
     if builtin(info).is_some() {
         checks::validate(info.group.as_str(), info.kind.as_str(), obj, old, &mut errs);
+        webhooks::validate(info.group.as_str(), info.kind.as_str(), obj, &mut errs);
     }
     errs
 }
@@ -629,7 +632,7 @@ mod tests {
                 b.plural
             );
         }
-        assert_eq!(BUILTIN.len(), 43);
+        assert_eq!(BUILTIN.len(), 46);
         let find = |g: &str, p: &str| {
             BUILTIN
                 .iter()
