@@ -184,6 +184,9 @@ impl ApiServer {
                 self.get(&info, ns, name, &ctx, output).await
             }
             (&Method::POST, None, None) => self.create(&info, ns, &ctx, &body, output).await,
+            (&Method::POST, Some(name), Some("token")) => {
+                crate::sa_tokens::create_token(&self, &info, ns, name, &ctx, &body, output).await
+            }
             (&Method::POST, Some(name), Some("binding")) => {
                 self.bind(&info, ns, name, &ctx, &body).await
             }

@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod patch;
 pub mod pki;
 pub mod request;
+pub mod sa_tokens;
 pub mod server;
 pub mod services;
 pub mod snapshot;
@@ -89,6 +90,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The service-account signing key is unusable.
+    #[error(transparent)]
+    SaKey(#[from] sa_tokens::KeyError),
     /// Bootstrap objects could not be written.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
@@ -163,6 +167,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         static_tokens: config.static_tokens.clone(),
         audit: config.audit.clone(),
         rbac_cache: cache::PrefixCache::new(authz::RBAC_PREFIX),
+        sa_keys: sa_tokens::ServiceAccountKeys::from_private_pem(&pki.sa_key_pem)?,
     });
     controllers::bootstrap(&api, &pki.ca_pem)
         .await
@@ -184,6 +189,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             leadership.clone(),
             cancel.clone(),
             move |term| controllers::run_namespace_controller(api.clone(), ca_pem.clone(), term),
+        ));
+    }
+    {
+        let api = api.clone();
+        let ca_pem = pki.ca_pem.clone();
+        tasks.spawn(leader::run_while_leader(
+            leadership.clone(),
+            cancel.clone(),
+            move |term| sa_tokens::run_token_controller(api.clone(), ca_pem.clone(), term),
+        ));
+    }
+    {
+        let api = api.clone();
+        tasks.spawn(leader::run_while_leader(
+            leadership.clone(),
+            cancel.clone(),
+            move |term| admission::quota::run_quota_controller(api.clone(), term),
         ));
     }
     if let Some(every) = config.compaction_interval {

@@ -62,6 +62,8 @@ pub struct ApiServer {
     pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// The RBAC objects, as the authorizer uses them.
     pub rbac_cache: crate::cache::PrefixCache<crate::authz::Policy>,
+    /// The service-account token signing key (`pki/sa.key`) and the API audiences.
+    pub sa_keys: crate::sa_tokens::ServiceAccountKeys,
 }
 
 /// A JSON response.
@@ -146,13 +148,12 @@ impl ApiServer {
             Route::Health => return Ok(self.health(req.uri().path(), req.uri().query()).await),
             _ => {}
         }
-        // A verified client certificate first, then a static bearer token.
-        let user = user.or_else(|| {
-            req.headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| self.static_tokens.authenticate(v))
-        });
+        // A verified client certificate first, then a bearer token: static (token file), then
+        // a service-account token.
+        let user = match user {
+            Some(user) => Some(user),
+            None => crate::sa_tokens::authenticate_request(&self, req.headers()).await,
+        };
         let Some(user) = user else {
             return Err(ApiError::unauthorized());
         };
