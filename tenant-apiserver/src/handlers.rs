@@ -562,7 +562,7 @@ impl ApiServer {
     /// Creates a decoded object (apiVersion and kind already checked): system metadata,
     /// defaults, validation, admission, then the store. Returns the object as stored (or as it
     /// would be, for a dry run).
-    pub(crate) async fn create_object(
+    pub async fn create_object(
         &self,
         info: &ResourceInfo,
         ns: Option<&str>,

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod codec;
 pub mod controllers;
 pub mod crds;
+pub mod ctrl;
 pub mod discovery;
 pub mod filter;
 pub mod fuzzing;
