@@ -378,11 +378,10 @@ enum OpenApiVersion {
 fn kind_schemas(info: &ResourceInfo, version: OpenApiVersion) -> KindSchemas {
     let list_kind = info.list_kind();
     if info.crd.is_none()
-        && let (Some(kind), Some(list)) = (
-            definition_for(&info.group, &info.version, &info.kind),
-            definition_for(&info.group, &info.version, &list_kind),
-        )
+        && let Some(kind) = definition_for(&info.group, &info.version, &info.kind)
     {
+        // The create-only reviews have no list kind (and no list path refers to one).
+        let list = definition_for(&info.group, &info.version, &list_kind).unwrap_or(kind);
         return KindSchemas {
             kind: kind.to_string(),
             list: list.to_string(),
@@ -1225,6 +1224,42 @@ mod tests {
             get["responses"]["200"]["schema"]["$ref"],
             "#/definitions/io.k8s.api.core.v1.Pod"
         );
+    }
+
+    #[test]
+    fn built_in_kinds_use_upstream_definitions_and_every_ref_resolves() {
+        let v2 = v2_document(&builtins());
+        let defs = v2["definitions"].as_object().unwrap();
+        // Built-in kinds (the create-only reviews too) never get custom-resource names.
+        assert!(
+            !defs.keys().any(|k| k.starts_with("io.k8s.authentication.")
+                || k.starts_with("io.k8s.authorization.")
+                || k.starts_with("io.k8s.admissionregistration.")),
+            "{:?}",
+            defs.keys()
+                .filter(|k| !k.starts_with("io.k8s.api"))
+                .collect::<Vec<_>>()
+        );
+        let review = &v2["definitions"]["io.k8s.api.authentication.v1.TokenReview"];
+        assert!(review["properties"]["spec"].is_object(), "{review}");
+        fn refs(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(r)) = m.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        refs(&v2, &mut all);
+        for r in all {
+            let name = r.strip_prefix("#/definitions/").unwrap_or(&r);
+            assert!(defs.contains_key(name), "dangling $ref {r}");
+        }
     }
 
     #[test]

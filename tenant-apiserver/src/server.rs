@@ -155,12 +155,19 @@ impl ApiServer {
             None => crate::sa_tokens::authenticate_request(&self, req.headers()).await,
         };
         let Some(user) = user else {
+            drain(req.into_body()).await;
             return Err(ApiError::unauthorized());
         };
         if let Some(r) = record.as_mut() {
             r.user = Some(user.clone());
         }
-        let user = crate::authz::impersonate(&self, user, req.headers()).await?;
+        let user = match crate::authz::impersonate(&self, user, req.headers()).await {
+            Ok(user) => user,
+            Err(err) => {
+                drain(req.into_body()).await;
+                return Err(err);
+            }
+        };
         if let Some(r) = record.as_mut()
             && r.user.as_ref() != Some(&user)
         {
@@ -178,7 +185,10 @@ impl ApiServer {
             r.decision = Some(if decision.is_ok() { "allow" } else { "forbid" });
             r.attrs = Some(attrs.clone());
         }
-        decision?;
+        if let Err(err) = decision {
+            drain(req.into_body()).await;
+            return Err(err);
+        }
         match route {
             Route::CoreGroup => Ok(discovery::core_group(&self, accept.as_deref())),
             Route::Groups => Ok(discovery::groups(&self, accept.as_deref())),
@@ -306,6 +316,16 @@ impl ApiServer {
             self.watch_cache.latest()
         )
     }
+}
+
+/// Reads and discards what is left of a refused request's body (bounded in size and time), so
+/// that the client sees the answer rather than a reset stream while it is still sending.
+async fn drain(body: Incoming) {
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        Limited::new(body, MAX_BODY_BYTES).collect(),
+    )
+    .await;
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {

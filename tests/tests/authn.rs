@@ -145,3 +145,36 @@ fn issuing_a_user_kubeconfig_keeps_the_serving_certificate() {
     ]);
     assert_eq!(whoami.trim(), "carol");
 }
+
+/// A refused write gets its 401 even over HTTP/2 with a large body still being sent (the server
+/// reads the body before answering, so the client never sees a reset stream instead).
+#[test]
+fn refused_posts_are_answered_not_reset() {
+    let server = TestServer::start().expect("starts");
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    std::fs::write(
+        &body,
+        format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"x\"}},\"data\":{{\"k\":\"{}\"}}}}",
+            "v".repeat(512 * 1024)
+        ),
+    )
+    .unwrap();
+    for http in ["--http2", "--http1.1"] {
+        for _ in 0..10 {
+            let mut cmd = Command::new("curl");
+            cmd.args(["-sS", "-k", http, "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(["-X", "POST", "-H", "Content-Type: application/json"])
+                .arg("--data-binary")
+                .arg(format!("@{}", body.display()))
+                .arg(format!(
+                    "{}/api/v1/namespaces/default/configmaps",
+                    server.url()
+                ));
+            let out = run_command(cmd, None).expect("curl runs");
+            assert!(out.success(), "curl {http} failed:\n{out}");
+            assert_eq!(out.stdout.trim(), "401", "{out}");
+        }
+    }
+}
