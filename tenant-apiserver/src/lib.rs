@@ -209,6 +209,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             move |term| admission::quota::run_quota_controller(api.clone(), term),
         ));
     }
+    {
+        let api = api.clone();
+        tasks.spawn(leader::run_while_leader(
+            leadership.clone(),
+            cancel.clone(),
+            move |term| ctrl::run_all(api.clone(), term),
+        ));
+    }
     if let Some(every) = config.compaction_interval {
         let store = api.store.clone();
         tasks.spawn(leader::run_while_leader(

@@ -11,6 +11,8 @@
 //! `$WARREN_BIN_DIR`; kubectl is `$KUBECTL` or the one pip installed into
 //! Python's scripts directory (never `/usr/bin/kubectl`, which may be an old wrapper).
 
+pub mod kubelet;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
