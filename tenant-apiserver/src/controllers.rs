@@ -271,7 +271,17 @@ async fn finalize_namespace(
             }
             let name = object::name(&obj).to_string();
             match api
-                .delete_object(info, Some(ns), &name, &DeleteOptions::default(), None)
+                .delete_object(
+                    info,
+                    Some(ns),
+                    &name,
+                    // As upstream's namespace controller: background, so nothing is orphaned.
+                    &DeleteOptions {
+                        propagation: Some("Background".into()),
+                        ..Default::default()
+                    },
+                    None,
+                )
                 .await
             {
                 Ok((_, true)) => remaining -= 1,

@@ -103,6 +103,39 @@ fn random_suffix() -> String {
 }
 
 /// Kinds whose objects carry `metadata.generation`.
+/// The DaemonSet strategy's `deprecated.daemonset.template.generation` annotation: the
+/// generation at which the pod template last changed (the DaemonSet controller labels its pods
+/// with it as `pod-template-generation`).
+fn set_daemonset_template_generation(info: &ResourceInfo, obj: &mut Value, old: Option<&Value>) {
+    const KEY: &str = "deprecated.daemonset.template.generation";
+    if info.group != "apps" || info.kind != "DaemonSet" {
+        return;
+    }
+    let generation = obj
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let value = match old {
+        Some(old) if old.pointer("/spec/template") == obj.pointer("/spec/template") => {
+            match old
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(KEY))
+                .cloned()
+            {
+                Some(v) => v,
+                None => return,
+            }
+        }
+        _ => json!(generation.to_string()),
+    };
+    if let Some(meta) = object::metadata_mut(obj) {
+        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert(KEY.into(), value);
+        }
+    }
+}
+
 fn tracks_generation(info: &ResourceInfo, obj: &Value) -> bool {
     !matches!(
         info.kind.as_str(),
@@ -189,6 +222,9 @@ impl ApiServer {
             }
             (&Method::POST, Some(name), Some("binding")) => {
                 self.bind(&info, ns, name, &ctx, &body).await
+            }
+            (&Method::POST, Some(name), Some("eviction")) => {
+                crate::eviction::evict(&self, &info, ns, name, &ctx, &body, output).await
             }
             (&Method::PUT, Some(name), sub) => {
                 let obj = self.decode_object(&info, &ctx, &body, "UpdateOptions")?;
@@ -634,6 +670,7 @@ impl ApiServer {
                 .expect("object")
                 .insert("generation".into(), json!(1));
         }
+        set_daemonset_template_generation(info, &mut obj, None);
         object::drop_empty_metadata(&mut obj);
         if let Some(msg) = kinds::decoding_error(info, &obj) {
             return Err(ApiError::bad_request(msg));
@@ -819,6 +856,7 @@ impl ApiServer {
             object::metadata_mut(&mut new)
                 .expect("object")
                 .insert("generation".into(), json!(generation));
+            set_daemonset_template_generation(info, &mut new, Some(old));
         }
         if info.group.is_empty() && info.kind == "Service" && sub.is_none() {
             let _guard = self.service_alloc.lock().await;
@@ -955,10 +993,9 @@ impl ApiServer {
                 .await
             {
                 Ok(v) => return Ok(self.respond(info, StatusCode::OK, &v, output)),
-                Err(WriteError::Conflict) if precondition.is_none() => continue,
-                Err(WriteError::Conflict) => {
-                    return Err(ApiError::conflict(&info.group, &info.plural, name));
-                }
+                // Lost a race: re-read and re-apply (an explicit resourceVersion in the patch is
+                // checked again against the fresh object above).
+                Err(WriteError::Conflict) => continue,
                 Err(WriteError::Api(e)) => return Err(e),
             }
         }
@@ -1228,6 +1265,20 @@ impl ApiServer {
         ctx: Option<&RequestContext>,
     ) -> Result<(Value, bool), ApiError> {
         let key = info.key(ns, name);
+        if let Some(ctx) = ctx
+            && opts.propagation.is_none()
+            && opts.orphan_dependents.is_none()
+            && default_gc_policy(info) == GcPolicy::OrphanDependents
+            && info.group == "batch"
+            && info.plural == "jobs"
+        {
+            // kube-apiserver's Job storage warns that batch/v1 orphans pods by default.
+            if let Ok(mut w) = ctx.warnings.lock()
+                && !w.iter().any(|x| x == JOB_ORPHAN_WARNING)
+            {
+                w.push(JOB_ORPHAN_WARNING.to_string());
+            }
+        }
         for _ in 0..MAX_RETRIES {
             let current = self
                 .store
@@ -1284,6 +1335,11 @@ impl ApiServer {
                 crate::crds::prepare_delete(&mut new);
             }
             let is_pod = info.group.is_empty() && info.kind == "Pod";
+            // The propagation policy becomes a finalizer the garbage collector acts on
+            // (`orphan`, `foregroundDeletion`); a pending graceful deletion keeps its own.
+            if !(is_pod && graceful_deletion_pending(&old, opts)) {
+                set_gc_finalizers(info, &mut new, opts);
+            }
             if !object::finalizers(&new).is_empty() || pending_spec_finalizers(info, &old) {
                 mark = true;
             }
@@ -1735,6 +1791,101 @@ pub(crate) fn merge_for_update(
     Ok(new)
 }
 
+/// The finalizer of an object whose dependents are orphaned before it goes.
+pub const FINALIZER_ORPHAN: &str = "orphan";
+/// The finalizer of an object whose dependents are deleted before it goes (foreground).
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+
+const JOB_ORPHAN_WARNING: &str = "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning";
+
+/// A resource strategy's `DefaultGarbageCollectionPolicy`: what a delete without a policy does
+/// to dependents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcPolicy {
+    /// Dependents are deleted (in the background).
+    DeleteDependents,
+    /// Dependents are orphaned (`v1` ReplicationControllers and `batch/v1` Jobs, for
+    /// backwards compatibility).
+    OrphanDependents,
+    /// The resource takes no garbage-collection finalizers (events).
+    Unsupported,
+}
+
+/// The default garbage-collection policy of a served resource, as its upstream strategy.
+pub fn default_gc_policy(info: &ResourceInfo) -> GcPolicy {
+    match (
+        info.group.as_str(),
+        info.version.as_str(),
+        info.plural.as_str(),
+    ) {
+        ("" | "events.k8s.io", _, "events") => GcPolicy::Unsupported,
+        ("", "v1", "replicationcontrollers") | ("batch", "v1", "jobs") => {
+            GcPolicy::OrphanDependents
+        }
+        _ => GcPolicy::DeleteDependents,
+    }
+}
+
+/// Whether a pod's graceful deletion is already pending and this delete does not shorten it
+/// (`rest.BeforeDelete`'s gracefulPending: finalizers are then left alone).
+fn graceful_deletion_pending(old: &Value, opts: &DeleteOptions) -> bool {
+    let Some(current) = old
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+    else {
+        return false;
+    };
+    object::is_deleting(old) && current > 0 && opts.grace_period.is_none_or(|g| g >= current)
+}
+
+/// Sets the `orphan` / `foregroundDeletion` finalizers a delete asks for
+/// (`deletionFinalizersForGarbageCollection`): an explicit `orphanDependents` wins, then
+/// `propagationPolicy`, then the finalizer already on the object, then the resource's default.
+fn set_gc_finalizers(info: &ResourceInfo, obj: &mut Value, opts: &DeleteOptions) {
+    let default = default_gc_policy(info);
+    if default == GcPolicy::Unsupported {
+        return;
+    }
+    let current = object::finalizers(obj);
+    let existing = current
+        .iter()
+        .find(|f| *f == FINALIZER_ORPHAN || *f == FINALIZER_FOREGROUND)
+        .map(String::as_str);
+    let (orphan, foreground) = match (opts.orphan_dependents, opts.propagation.as_deref()) {
+        (Some(o), _) => (o, false),
+        (None, Some("Orphan")) => (true, false),
+        (None, Some("Foreground")) => (false, true),
+        (None, Some(_)) => (false, false),
+        (None, None) => match existing {
+            Some(FINALIZER_ORPHAN) => (true, false),
+            Some(_) => (false, true),
+            None => (default == GcPolicy::OrphanDependents, false),
+        },
+    };
+    let mut wanted: Vec<String> = current
+        .iter()
+        .filter(|f| *f != FINALIZER_ORPHAN && *f != FINALIZER_FOREGROUND)
+        .cloned()
+        .collect();
+    if orphan {
+        wanted.push(FINALIZER_ORPHAN.into());
+    }
+    if foreground {
+        wanted.push(FINALIZER_FOREGROUND.into());
+    }
+    let as_set = |v: &[String]| v.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    if as_set(&wanted) == as_set(&current) {
+        return;
+    }
+    if let Some(meta) = object::metadata_mut(obj) {
+        if wanted.is_empty() {
+            meta.remove("finalizers");
+        } else {
+            meta.insert("finalizers".into(), json!(wanted));
+        }
+    }
+}
+
 /// Delete options from the query and the body (`DeleteOptions`).
 #[derive(Clone, Debug, Default)]
 pub struct DeleteOptions {
@@ -1742,6 +1893,8 @@ pub struct DeleteOptions {
     pub grace_period: Option<i64>,
     /// `propagationPolicy`.
     pub propagation: Option<String>,
+    /// The legacy `orphanDependents` (refused together with `propagationPolicy`).
+    pub orphan_dependents: Option<bool>,
     /// `preconditions.uid`.
     pub precondition_uid: Option<String>,
     /// `preconditions.resourceVersion`.
@@ -1766,6 +1919,18 @@ impl DeleteOptions {
         if let Some(p) = query.get("propagationPolicy").filter(|s| !s.is_empty()) {
             opts.propagation = Some(p.clone());
         }
+        if let Some(o) = query.get("orphanDependents").filter(|s| !s.is_empty()) {
+            // Go's strconv.ParseBool, as the parameter codec reads it.
+            opts.orphan_dependents = Some(match o.as_str() {
+                "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+                "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid orphanDependents: {o}"
+                    )));
+                }
+            });
+        }
         if !body.iter().all(u8::is_ascii_whitespace) {
             let v = if body.starts_with(warren_apimachinery::protobuf::MAGIC) {
                 codec::decode_body(body, BodyType::Protobuf)?
@@ -1778,6 +1943,9 @@ impl DeleteOptions {
             }
             if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
                 opts.propagation = Some(p.to_string());
+            }
+            if let Some(o) = v.get("orphanDependents").and_then(Value::as_bool) {
+                opts.orphan_dependents = Some(o);
             }
             if let Some(u) = v.pointer("/preconditions/uid").and_then(Value::as_str) {
                 opts.precondition_uid = Some(u.to_string());
@@ -1794,18 +1962,30 @@ impl DeleteOptions {
                 opts.dry_run = true;
             }
         }
+        // metav1 validation.ValidateDeleteOptions.
+        let mut errors = Vec::new();
+        if let (Some(p), Some(_)) = (&opts.propagation, opts.orphan_dependents) {
+            errors.push(FieldError::invalid(
+                "propagationPolicy",
+                p.clone(),
+                "orphanDependents and deletionPropagation cannot be both set",
+            ));
+        }
         if let Some(p) = &opts.propagation
             && !matches!(p.as_str(), "Orphan" | "Background" | "Foreground")
         {
+            errors.push(FieldError::not_supported(
+                "propagationPolicy",
+                p.clone(),
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+        }
+        if !errors.is_empty() {
             return Err(ApiError::invalid(
-                "",
+                "meta.k8s.io",
                 "DeleteOptions",
                 "",
-                &[FieldError::not_supported(
-                    "propagationPolicy",
-                    p.clone(),
-                    &["Foreground", "Background", "Orphan", "nil"],
-                )],
+                &errors,
             ));
         }
         Ok(opts)
@@ -1847,6 +2027,108 @@ pub fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(group: &str, version: &str, plural: &str) -> ResourceInfo {
+        warren_apimachinery::registry::builtin_resources()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+            .expect("built-in resource")
+    }
+
+    fn finalizers_after(info: &ResourceInfo, existing: Value, opts: &DeleteOptions) -> Value {
+        let mut obj = json!({"metadata": {"name": "x", "finalizers": existing}});
+        object::drop_empty_metadata(&mut obj);
+        set_gc_finalizers(info, &mut obj, opts);
+        obj.pointer("/metadata/finalizers")
+            .cloned()
+            .unwrap_or(json!([]))
+    }
+
+    #[test]
+    fn propagation_policies_become_garbage_collector_finalizers() {
+        let cm = info("", "v1", "configmaps");
+        let policy = |p: &str| DeleteOptions {
+            propagation: Some(p.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            finalizers_after(&cm, json!(["a"]), &policy("Foreground")),
+            json!(["a", "foregroundDeletion"])
+        );
+        assert_eq!(
+            finalizers_after(&cm, json!([]), &policy("Orphan")),
+            json!(["orphan"])
+        );
+        // A later policy replaces an earlier one; Background removes both.
+        assert_eq!(
+            finalizers_after(&cm, json!(["orphan"]), &policy("Foreground")),
+            json!(["foregroundDeletion"])
+        );
+        assert_eq!(
+            finalizers_after(&cm, json!(["orphan", "a"]), &policy("Background")),
+            json!(["a"])
+        );
+        // No policy: an existing GC finalizer stays; otherwise the resource's default.
+        let none = DeleteOptions::default();
+        assert_eq!(
+            finalizers_after(&cm, json!(["foregroundDeletion"]), &none),
+            json!(["foregroundDeletion"])
+        );
+        assert_eq!(finalizers_after(&cm, json!([]), &none), json!([]));
+        assert_eq!(
+            finalizers_after(&info("batch", "v1", "jobs"), json!([]), &none),
+            json!(["orphan"])
+        );
+        assert_eq!(
+            finalizers_after(&info("", "v1", "replicationcontrollers"), json!([]), &none),
+            json!(["orphan"])
+        );
+        // The legacy orphanDependents wins; events take no GC finalizers.
+        let legacy = DeleteOptions {
+            orphan_dependents: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            finalizers_after(&info("batch", "v1", "jobs"), json!(["orphan"]), &legacy),
+            json!([])
+        );
+        assert_eq!(
+            finalizers_after(&info("", "v1", "events"), json!([]), &policy("Orphan")),
+            json!([])
+        );
+    }
+
+    #[test]
+    fn delete_options_parse_from_query_and_body() {
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let o = DeleteOptions::parse(&q(&[("propagationPolicy", "Foreground")]), b"").unwrap();
+        assert_eq!(o.propagation.as_deref(), Some("Foreground"));
+        let o = DeleteOptions::parse(
+            &q(&[]),
+            br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Orphan"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.propagation.as_deref(), Some("Orphan"));
+        let o = DeleteOptions::parse(&q(&[("orphanDependents", "true")]), b"").unwrap();
+        assert_eq!(o.orphan_dependents, Some(true));
+        let err = DeleteOptions::parse(
+            &q(&[]),
+            br#"{"orphanDependents":false,"propagationPolicy":"Background"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(
+            err.message,
+            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Invalid value: \"Background\": orphanDependents and deletionPropagation cannot be both set"
+        );
+        let err = DeleteOptions::parse(&q(&[("propagationPolicy", "Sideways")]), b"").unwrap_err();
+        assert_eq!(err.code, 422);
+    }
 
     #[test]
     fn continue_round_trip() {

@@ -16,6 +16,7 @@ pub mod controllers;
 pub mod crds;
 pub mod ctrl;
 pub mod discovery;
+pub mod eviction;
 pub mod filter;
 pub mod fuzzing;
 pub mod handlers;

@@ -167,7 +167,8 @@ pub async fn set_finished(
 }
 
 /// A fake kubelet for one namespace: every pod not yet bound is bound to `node` and reported
-/// Running and Ready with a fresh IP, until the returned guard is dropped.
+/// Running and Ready with a fresh IP, and every terminating pod is finally deleted (grace 0, as
+/// a kubelet does once the containers stopped), until the returned guard is dropped.
 pub struct FakeKubelet {
     task: tokio::task::JoinHandle<()>,
 }
@@ -192,6 +193,10 @@ impl FakeKubelet {
                     for p in list.items {
                         let name = p.metadata.name.clone().unwrap_or_default();
                         if p.metadata.deletion_timestamp.is_some() {
+                            // The containers "stopped": the kubelet's final delete.
+                            let _ = pods
+                                .delete(&name, &kube::api::DeleteParams::default().grace_period(0))
+                                .await;
                             continue;
                         }
                         let bound = p

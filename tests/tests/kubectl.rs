@@ -948,6 +948,9 @@ fn wide_output_and_pod_field_selectors() {
         r#"{"spec":{"replicas":3}}"#,
     ]);
     assert_eq!(generation(), "2", "a spec change bumps the generation");
+    // Its ReplicaSet's pods go first (foreground), so that only `solo` is left below.
+    k.ok(&["delete", "deployment", "web", "--cascade=foreground"]);
+    assert_eq!(k.ok(&["get", "pods", "-o", "name"]), "");
 
     assert_eq!(
         k.ok(&[

@@ -131,7 +131,7 @@ pub static BUILTIN: &[BuiltinKind] = &[
         NS,
         &["po"],
         ALL,
-        &["binding", "status"],
+        &["binding", "eviction", "status"],
     ),
     kind(
         "",
@@ -639,7 +639,10 @@ mod tests {
                 .find(|b| b.group == g && b.plural == p)
                 .unwrap()
         };
-        assert_eq!(find("", "pods").subresources, &["binding", "status"]);
+        assert_eq!(
+            find("", "pods").subresources,
+            &["binding", "eviction", "status"]
+        );
         assert_eq!(find("", "namespaces").subresources, &["finalize", "status"]);
         assert!(!find("", "namespaces").namespaced);
         assert_eq!(find("apps", "deployments").short_names, &["deploy"]);

@@ -4,8 +4,24 @@
 //! and validation as a request from kube-controller-manager would, under the controller's own
 //! service-account identity.
 
+pub mod cron;
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod gc;
+pub mod history;
 pub mod informer;
+pub mod job;
+pub mod pod_state;
+pub mod pod_template;
+pub mod podgc;
 pub mod queue;
+pub mod replicaset;
+pub mod statefulset;
+pub mod ttl;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -248,6 +264,18 @@ pub async fn run_all(api: Arc<ApiServer>, cancel: CancellationToken) {
     let hub = Hub::new(api, cancel.clone());
     let tasks = tokio_util::task::TaskTracker::new();
     // One line per controller: tasks.spawn(NAME::run(hub.clone()));
+    tasks.spawn(replicaset::run(hub.clone()));
+    tasks.spawn(gc::run(hub.clone()));
+    tasks.spawn(podgc::run(hub.clone()));
+    tasks.spawn(statefulset::run(hub.clone()));
+    tasks.spawn(daemonset::run(hub.clone()));
+    tasks.spawn(deployment::run(hub.clone()));
+    tasks.spawn(disruption::run(hub.clone()));
+    tasks.spawn(endpoints::run(hub.clone()));
+    tasks.spawn(endpointslice::run(hub.clone()));
+    tasks.spawn(job::run(hub.clone()));
+    tasks.spawn(cronjob::run(hub.clone()));
+    tasks.spawn(ttl::run(hub.clone()));
     let _ = &hub;
     tasks.close();
     cancel.cancelled().await;
