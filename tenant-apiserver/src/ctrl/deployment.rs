@@ -1119,6 +1119,15 @@ impl Run<'_> {
             Err(e) if is_namespace_terminating(&e) => return Err(e),
             Err(e) => {
                 let msg = format!("Failed to create new replica set \"{name}\": {}", e.message);
+                crate::ctrl::events::record(
+                    &self.c.client,
+                    "deployment-controller",
+                    &self.d,
+                    crate::ctrl::events::WARNING,
+                    "FailedCreate",
+                    &msg,
+                )
+                .await;
                 if progress_deadline(&self.d).is_some() {
                     let mut status = self.d.get("status").cloned().unwrap_or_else(|| json!({}));
                     set_condition(
@@ -1136,6 +1145,21 @@ impl Run<'_> {
                 return Err(e);
             }
         };
+        if replicas > 0 {
+            let message = format!(
+                "Scaled up replica set {} from 0 to {replicas}",
+                object::name(&created)
+            );
+            crate::ctrl::events::record(
+                &self.c.client,
+                "deployment-controller",
+                &self.d,
+                crate::ctrl::events::NORMAL,
+                "ScalingReplicaSet",
+                &message,
+            )
+            .await;
+        }
         if annotation(&self.d, REVISION_ANNOTATION) != Some(new_revision) {
             self.write_revision_annotation(new_revision).await?;
         }
@@ -1308,6 +1332,25 @@ impl Run<'_> {
             .update(&self.c.rs_info, Some(&self.ns), copy)
             .await?;
         if size_changed {
+            let direction = if spec_replicas(rs) < size {
+                "up"
+            } else {
+                "down"
+            };
+            let message = format!(
+                "Scaled {direction} replica set {} from {} to {size}",
+                object::name(&written),
+                spec_replicas(rs)
+            );
+            crate::ctrl::events::record(
+                &self.c.client,
+                "deployment-controller",
+                &self.d,
+                crate::ctrl::events::NORMAL,
+                "ScalingReplicaSet",
+                &message,
+            )
+            .await;
             tracing::info!(
                 deployment = %object::name(&self.d), namespace = %self.ns,
                 replicaset = %object::name(&written), from = spec_replicas(rs), to = size,

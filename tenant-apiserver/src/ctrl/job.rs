@@ -1450,8 +1450,7 @@ fn add_completion_index_env(container: &mut Value) {
     }));
 }
 
-/// Records a core/v1 Event about `obj` from controller `client` (best effort, as client-go's
-/// recorder: a failure is logged, not returned).
+/// Records a core/v1 Event about `obj` (see [`crate::ctrl::events::record`]).
 pub(crate) async fn record_event(
     client: &Client,
     component: &str,
@@ -1460,40 +1459,7 @@ pub(crate) async fn record_event(
     reason: &str,
     message: &str,
 ) {
-    let Ok(info) = client.resource("", "v1", "events") else {
-        return;
-    };
-    let ns = crate::object::meta_str(obj, "namespace").unwrap_or("default");
-    let now = chrono::Utc::now();
-    let ts = format_rfc3339(now.timestamp());
-    let event = json!({
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": format!("{}.{:x}", crate::object::name(obj), now.timestamp_nanos_opt().unwrap_or(0)),
-            "namespace": ns,
-        },
-        "involvedObject": {
-            "apiVersion": obj.get("apiVersion").cloned().unwrap_or(Value::Null),
-            "kind": obj.get("kind").cloned().unwrap_or(Value::Null),
-            "name": crate::object::name(obj),
-            "namespace": ns,
-            "uid": uid(obj),
-            "resourceVersion": crate::object::resource_version(obj).unwrap_or(""),
-        },
-        "reason": reason,
-        "message": message,
-        "type": type_,
-        "source": {"component": component},
-        "firstTimestamp": ts,
-        "lastTimestamp": ts,
-        "count": 1,
-        "reportingComponent": component,
-        "reportingInstance": "",
-    });
-    if let Err(e) = client.create(&info, Some(ns), event).await {
-        tracing::debug!(reason, error = %e.message, "event not recorded");
-    }
+    crate::ctrl::events::record(client, component, obj, type_, reason, message).await;
 }
 
 #[cfg(test)]

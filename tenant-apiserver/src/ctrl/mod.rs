@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod events;
 pub mod gc;
 pub mod history;
 pub mod informer;

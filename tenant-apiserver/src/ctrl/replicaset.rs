@@ -20,6 +20,7 @@ use warren_apimachinery::error::ApiError;
 use warren_apimachinery::registry::ResourceInfo;
 use warren_apimachinery::selectors::LabelSelector;
 
+use super::events;
 use super::pod_state::{self, BURST_REPLICAS};
 use super::pod_template::{self, controller_of, controller_ref, uid};
 use super::{Client, Hub, Informer, WorkQueue, split_key};
@@ -424,9 +425,19 @@ impl Controller {
                 let ns = ns.clone();
                 async move {
                     match self.client.create(&self.pod_info, Some(&ns), pod).await {
-                        Ok(_) => Ok(()),
+                        Ok(created) => {
+                            let message = format!("Created pod: {}", object::name(&created));
+                            self.event(owner, events::NORMAL, "SuccessfulCreate", &message)
+                                .await;
+                            Ok(())
+                        }
                         Err(e) if is_namespace_terminating(&e) => Ok(()),
-                        Err(e) => Err(e),
+                        Err(e) => {
+                            let message = format!("Error creating: {}", e.message);
+                            self.event(owner, events::WARNING, "FailedCreate", &message)
+                                .await;
+                            Err(e)
+                        }
                     }
                 }
             })
@@ -446,15 +457,30 @@ impl Controller {
                     .delete(&self.pod_info, Some(&ns), object::name(p), &opts)
             }))
             .await;
-            for r in results {
+            for (r, p) in results.into_iter().zip(&doomed) {
                 match r {
                     Err(e) if e.code != 404 => return Err(e),
-                    _ => {}
+                    Err(_) => {}
+                    Ok(_) => {
+                        let message = format!("Deleted pod: {}", object::name(p));
+                        self.event(owner, events::NORMAL, "SuccessfulDelete", &message)
+                            .await;
+                    }
                 }
             }
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Records an event about the ReplicaSet (or ReplicationController) `owner`.
+    async fn event(&self, owner: &Value, type_: &str, reason: &str, message: &str) {
+        let component = if self.kind.kind == "ReplicaSet" {
+            "replicaset-controller"
+        } else {
+            "replication-controller"
+        };
+        events::record(&self.client, component, owner, type_, reason, message).await;
     }
 
     /// `getIndirectlyRelatedPods`: the pods of every owner of this kind controlled by the same

@@ -1334,7 +1334,41 @@ impl Controller {
     ) -> Result<(), ApiError> {
         self.create_claims(set, pod, written).await?;
         let ns = object::meta_str(set, "namespace");
-        let created = self.client.create(&self.pods_info, ns, pod.clone()).await?;
+        let created = match self.client.create(&self.pods_info, ns, pod.clone()).await {
+            Ok(created) => created,
+            Err(e) => {
+                let message = format!(
+                    "create Pod {} in StatefulSet {} failed error: {}",
+                    object::name(pod),
+                    object::name(set),
+                    e.message
+                );
+                crate::ctrl::events::record(
+                    &self.client,
+                    "statefulset-controller",
+                    set,
+                    crate::ctrl::events::WARNING,
+                    "FailedCreate",
+                    &message,
+                )
+                .await;
+                return Err(e);
+            }
+        };
+        let message = format!(
+            "create Pod {} in StatefulSet {} successful",
+            object::name(pod),
+            object::name(set)
+        );
+        crate::ctrl::events::record(
+            &self.client,
+            "statefulset-controller",
+            set,
+            crate::ctrl::events::NORMAL,
+            "SuccessfulCreate",
+            &message,
+        )
+        .await;
         written.note(&created);
         tracing::debug!(
             pod = object::name(pod),
