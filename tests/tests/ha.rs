@@ -170,3 +170,103 @@ async fn two_replicas_share_reads_watches_and_leadership() {
     }
     drop(etcd);
 }
+
+/// Controllers run on the leader only: a Deployment's pods are created once (two active
+/// ReplicaSet controllers would create them twice), and after the leader is killed the other
+/// replica takes the controllers over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn controllers_run_once_and_fail_over() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::ListParams;
+    use warren_tests::kubelet::FakeKubelet;
+
+    let etcd = EtcdServer::start();
+    let store = format!("etcd://{}/tenant-ha-ctrl", etcd.endpoint());
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut a = TestServer::start_in_with(dir_a.path(), &["--store", &store]).expect("A starts");
+    share_pki(dir_a.path(), dir_b.path());
+    let mut b = TestServer::start_in_with(dir_b.path(), &["--store", &store]).expect("B starts");
+    eventually(WAIT, "one replica to lead", || {
+        (leads(&a) || leads(&b)).then_some(())
+    });
+    // Work through the follower, so that the leader's controllers react to another replica's
+    // writes.
+    let (leader, follower) = if leads(&a) {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    let client = follower.client().await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let rv = pods
+        .list_metadata(&Default::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut events = pods
+        .watch(&WatchParams::default().labels("app").timeout(290), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let k = follower.kubectl();
+    let kubelet = FakeKubelet::start(client.clone(), "default", "n1")
+        .await
+        .unwrap();
+    k.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=3",
+    ]);
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    // Every pod ever added is one of the three that exist: none was made twice.
+    let existing: BTreeSet<String> = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(existing.len(), 3, "{existing:?}");
+    // A marker pod written after the rollout: once its ADDED arrives, every earlier event has.
+    k.ok(&["run", "marker", "--image=nginx", "--labels=app=marker"]);
+    let mut added = BTreeSet::new();
+    loop {
+        let ev = tokio::time::timeout(WAIT, events.try_next())
+            .await
+            .expect("pod events")
+            .expect("watch error")
+            .expect("watch ended early");
+        if let WatchEvent::Added(p) = ev {
+            let name = p.metadata.name.unwrap();
+            if name == "marker" {
+                break;
+            }
+            added.insert(name);
+        }
+    }
+    assert_eq!(added, existing);
+
+    // The leader dies: the follower leads and scales.
+    leader.kill();
+    eventually(WAIT, "the follower to lead", || {
+        leads(follower).then_some(())
+    });
+    k.ok(&["scale", "deployment", "web", "--replicas=4"]);
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    assert_eq!(
+        pods.list(&ListParams::default().labels("app=web"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+    drop(kubelet);
+    drop(etcd);
+}
