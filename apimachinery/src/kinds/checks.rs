@@ -446,6 +446,11 @@ fn cron_job(obj: &Value, spec: &Value, errs: &mut Vec<FieldError>) {
     } else if let Err(why) = check_schedule(schedule) {
         errs.push(FieldError::invalid("spec.schedule", schedule, why));
     }
+    if let Some(tz) = spec.get("timeZone").and_then(Value::as_str)
+        && let Err(why) = check_time_zone(tz)
+    {
+        errs.push(FieldError::invalid("spec.timeZone", tz, why));
+    }
     one_of(
         spec,
         "concurrencyPolicy",
@@ -465,6 +470,33 @@ fn cron_job(obj: &Value, spec: &Value, errs: &mut Vec<FieldError>) {
         Some(template) => job_template(template, "spec.jobTemplate.spec.template", errs),
         None => errs.push(FieldError::required("spec.jobTemplate.spec.template", "")),
     }
+}
+
+/// A CronJob's `timeZone`, as upstream's `validateTimeZone`: an IANA name the time-zone
+/// database knows (not `Local`), without path tricks.
+fn check_time_zone(tz: &str) -> Result<(), String> {
+    if tz.is_empty() {
+        return Err("timeZone must be nil or non-empty string".into());
+    }
+    let unknown = || format!("unknown time zone {tz}");
+    for part in tz.split('/') {
+        let valid_chars = !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'));
+        if part == "." || part == ".." || part.starts_with('-') || !valid_chars {
+            return Err(unknown());
+        }
+    }
+    if tz.eq_ignore_ascii_case("local") {
+        return Err(
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+                .into(),
+        );
+    }
+    jiff::tz::TimeZone::get(tz)
+        .map(|_| ())
+        .map_err(|_| unknown())
 }
 
 /// The checks robfig/cron's standard parser makes before kube accepts a schedule: a
@@ -1248,6 +1280,34 @@ mod tests {
         assert_eq!(
             check("batch", "CronJob", cron("* *"), None),
             vec!["spec.schedule: Invalid value: \"* *\": expected exactly 5 fields, found 2: * *"]
+        );
+        let zoned = |tz: &str| {
+            let mut c = cron("0 9 * * *");
+            c["spec"]["timeZone"] = json!(tz);
+            check("batch", "CronJob", c, None)
+        };
+        assert!(zoned("Europe/Berlin").is_empty());
+        assert!(zoned("America/Argentina/Buenos_Aires").is_empty());
+        assert!(zoned("Etc/GMT+5").is_empty());
+        assert_eq!(
+            zoned("Mars/Olympus"),
+            vec!["spec.timeZone: Invalid value: \"Mars/Olympus\": unknown time zone Mars/Olympus"]
+        );
+        assert_eq!(
+            zoned("../etc/passwd"),
+            vec![
+                "spec.timeZone: Invalid value: \"../etc/passwd\": unknown time zone ../etc/passwd"
+            ]
+        );
+        assert_eq!(
+            zoned("Local"),
+            vec![
+                "spec.timeZone: Invalid value: \"Local\": timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+            ]
+        );
+        assert_eq!(
+            zoned(""),
+            vec!["spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string"]
         );
     }
 

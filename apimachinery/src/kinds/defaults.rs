@@ -32,6 +32,7 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         ("", "PersistentVolume") => pv(o),
         ("", "Node") => node(o),
         ("", "Endpoints") => endpoints(o),
+        ("", "LimitRange") => limit_range(o),
         ("apps", "Deployment") => deployment(o),
         ("apps", "ReplicaSet") => replica_set(o),
         ("apps", "StatefulSet") => stateful_set(o),
@@ -57,6 +58,38 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// `SetDefaults_LimitRangeItem`: a Container item's default limit comes from its max, and its
+/// default request from the default limit, else from the min.
+fn limit_range(o: &mut Map<String, Value>) {
+    for item in array_mut(spec_of(o), "limits") {
+        if item.get("type").and_then(Value::as_str) != Some("Container") {
+            continue;
+        }
+        let map = |item: &Map<String, Value>, key: &str| {
+            item.get(key)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut default = map(item, "default");
+        for (k, v) in map(item, "max") {
+            default.entry(k).or_insert(v);
+        }
+        let mut default_request = map(item, "defaultRequest");
+        for (k, v) in default.iter().chain(map(item, "min").iter()) {
+            default_request
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        if !default.is_empty() {
+            item.insert("default".into(), Value::Object(default));
+        }
+        if !default_request.is_empty() {
+            item.insert("defaultRequest".into(), Value::Object(default_request));
+        }
     }
 }
 
@@ -575,6 +608,27 @@ mod tests {
         );
         assert_eq!(pod["spec"]["volumes"][0]["emptyDir"], json!({}));
         assert_eq!(pod["spec"]["volumes"][1]["configMap"]["defaultMode"], 420);
+    }
+
+    #[test]
+    fn limit_range_items_default_from_max_default_and_min() {
+        let lr = defaulted(
+            "",
+            "LimitRange",
+            json!({"spec": {"limits": [
+                {"type": "Container", "max": {"cpu": "2", "memory": "1Gi"}, "min": {"cpu": "100m", "ephemeral-storage": "1Gi"},
+                 "default": {"cpu": "500m"}},
+                {"type": "Pod", "max": {"cpu": "4"}},
+            ]}}),
+        );
+        let c = &lr["spec"]["limits"][0];
+        assert_eq!(c["default"], json!({"cpu": "500m", "memory": "1Gi"}));
+        assert_eq!(
+            c["defaultRequest"],
+            json!({"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1Gi"})
+        );
+        // Only Container items are defaulted.
+        assert!(lr["spec"]["limits"][1].get("default").is_none());
     }
 
     #[test]
