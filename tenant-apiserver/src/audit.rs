@@ -316,6 +316,10 @@ pub struct Record {
     pub request_object: Option<Value>,
     /// The authorization decision.
     pub decision: Option<&'static str>,
+    /// Annotations admission added (PodSecurity's, webhooks' `auditAnnotations`).
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// The name in a create's body (the URL has none).
+    pub object_name: Option<String>,
 }
 
 impl Record {
@@ -334,6 +338,8 @@ impl Record {
             attrs: None,
             request_object: None,
             decision: None,
+            annotations: Default::default(),
+            object_name: None,
         }
     }
 
@@ -387,8 +393,14 @@ impl Record {
             if !a.namespace.is_empty() {
                 r.insert("namespace".into(), json!(a.namespace));
             }
-            if !a.name.is_empty() {
-                r.insert("name".into(), json!(a.name));
+            match (a.name.as_str(), &self.object_name) {
+                ("", Some(name)) if !name.is_empty() => {
+                    r.insert("name".into(), json!(name));
+                }
+                ("", _) => {}
+                (name, _) => {
+                    r.insert("name".into(), json!(name));
+                }
             }
             if !a.api_group.is_empty() {
                 r.insert("apiGroup".into(), json!(a.api_group));
@@ -412,7 +424,11 @@ impl Record {
         }
         event.insert("requestReceivedTimestamp".into(), json!(ts(self.received)));
         event.insert("stageTimestamp".into(), json!(ts(chrono::Utc::now())));
-        let mut annotations = Map::new();
+        let mut annotations: Map<String, Value> = self
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         if let Some(d) = self.decision {
             annotations.insert("authorization.k8s.io/decision".into(), json!(d));
         }

@@ -416,6 +416,7 @@ fn apiserver_context() -> RequestContext {
         query: HashMap::new(),
         user_agent: Some("kube-apiserver/v1.37.0 (linux/amd64) kubernetes/warren".into()),
         warnings: std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+        audit_annotations: Default::default(),
     }
 }
 

@@ -33,9 +33,22 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// Warnings for the client, sent as `Warning: 299 - "..."` headers.
     pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Annotations for the request's audit event (admission's `AddAnnotation`).
+    pub audit_annotations: AuditAnnotations,
 }
 
+/// The audit annotations admission plugins add to a request.
+pub type AuditAnnotations =
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>;
+
 impl RequestContext {
+    /// Adds an annotation to the request's audit event (the first value of a key wins).
+    pub fn annotate(&self, key: impl Into<String>, value: impl Into<String>) {
+        if let Ok(mut a) = self.audit_annotations.lock() {
+            a.entry(key.into()).or_insert_with(|| value.into());
+        }
+    }
+
     /// Adds a warning for the client.
     pub fn warn(&self, message: impl Into<String>) {
         if let Ok(mut w) = self.warnings.lock() {

@@ -223,11 +223,24 @@ impl ApiServer {
                 };
                 if let (Some(log), Some(r)) = (&self.audit, record.as_mut())
                     && !body.is_empty()
-                    && log.level(&attrs) >= crate::audit::Level::Request
                 {
-                    r.request_object = crate::codec::body_type(content_type.as_deref())
-                        .ok()
-                        .and_then(|ty| crate::codec::decode_body(&body, ty).ok());
+                    let level = log.level(&attrs);
+                    // As upstream's LogRequestObject: a create's object names the objectRef.
+                    if level >= crate::audit::Level::Request
+                        || (attrs.verb == "create" && attrs.name.is_empty())
+                    {
+                        let obj = crate::codec::body_type(content_type.as_deref())
+                            .ok()
+                            .and_then(|ty| crate::codec::decode_body(&body, ty).ok());
+                        r.object_name = obj
+                            .as_ref()
+                            .and_then(|o| o.pointer("/metadata/name"))
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string);
+                        if level >= crate::audit::Level::Request {
+                            r.request_object = obj;
+                        }
+                    }
                 }
                 crate::authz::check_escalation(&self, &attrs, &body, content_type.as_deref())
                     .await?;
@@ -239,8 +252,15 @@ impl ApiServer {
                     query,
                     user_agent,
                     warnings: warnings.clone(),
+                    audit_annotations: Default::default(),
                 };
-                let mut resp = self.serve_resource(method, rp, ctx, body).await?;
+                let annotations = ctx.audit_annotations.clone();
+                let result = self.serve_resource(method, rp, ctx, body).await;
+                if let (Some(r), Ok(a)) = (record.as_mut(), annotations.lock()) {
+                    r.annotations
+                        .extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                let mut resp = result?;
                 for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
                     let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
                     if let Ok(v) = http::HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {

@@ -60,6 +60,19 @@ fn audit_log_follows_the_policy() {
     ]);
     admin.ok(&["get", "configmap", "cfg", "-n", "team"]);
     admin.fails(&["get", "secret", "missing", "-n", "team"]);
+    // PodSecurity's audit level annotates the event of a pod that breaks it (and admits it).
+    admin.ok(&[
+        "label",
+        "namespace",
+        "team",
+        "pod-security.kubernetes.io/audit=restricted",
+    ]);
+    admin.ok_stdin(
+        &["create", "-f", "-"],
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root", "namespace": "team"},
+            "spec": {"containers": [{"name": "c", "image": "busybox",
+                "securityContext": {"privileged": true}}]}}"#,
+    );
 
     // A user without rights: its 403 is logged with the forbid decision.
     let mut cmd = Command::new(binary("tenant-apiserver"));
@@ -124,6 +137,23 @@ fn audit_log_follows_the_policy() {
     .expect("the namespace create is logged");
     assert_eq!(ns["level"], "Metadata");
     assert!(ns.get("requestObject").is_none(), "{ns}");
+
+    let pod = find(&all, |e| {
+        e["verb"] == "create" && e["objectRef"]["resource"] == "pods"
+    })
+    .expect("the pod create is logged");
+    assert_eq!(pod["responseStatus"]["code"], 201, "{pod}");
+    assert_eq!(
+        pod["annotations"]["pod-security.kubernetes.io/enforce-policy"], "privileged:latest",
+        "{pod}"
+    );
+    let violations = pod["annotations"]["pod-security.kubernetes.io/audit-violations"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no audit-violations annotation: {pod}"));
+    assert!(
+        violations.starts_with("would violate PodSecurity \"restricted:latest\": privileged"),
+        "{violations}"
+    );
 
     let denied = find(&all, |e| e["user"]["username"] == "mallory").unwrap();
     assert_eq!(denied["responseStatus"]["code"], 403);

@@ -195,6 +195,7 @@ async fn answer(
                 "uid": uid, "allowed": true, "patchType": "JSONPatch",
                 "patch": base64::engine::general_purpose::STANDARD.encode(patch.to_string()),
                 "warnings": ["mutated by the test webhook"],
+                "auditAnnotations": {"mutated": "yes"},
             })
         }
         _ => json!({"uid": uid, "allowed": true}),
@@ -350,7 +351,10 @@ fn validating_webhook_denies_with_upstream_message_and_sees_the_request() {
 #[test]
 fn mutating_webhook_patches_the_stored_object() {
     let webhook = WebhookServer::start();
-    let server = TestServer::start().expect("server starts");
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit_log = audit_dir.path().join("audit.log");
+    let server = TestServer::start_with(&["--audit-log-path", audit_log.to_str().unwrap()])
+        .expect("server starts");
     let k = server.kubectl();
     wait_for_default_service_account(&k);
     k.ok_stdin(
@@ -384,6 +388,17 @@ fn mutating_webhook_patches_the_stored_object() {
     assert_eq!(pod["metadata"]["labels"]["mutated"], "yes", "{pod}");
     assert_eq!(pod["metadata"]["labels"]["app"], "x", "{pod}");
     assert_eq!(webhook.names(), vec!["patched".to_string()]);
+    // The webhook's audit annotation is on the create's audit event, under its name.
+    let log = std::fs::read_to_string(&audit_log).unwrap();
+    let create = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["verb"] == "create" && e["objectRef"]["name"] == "patched")
+        .unwrap_or_else(|| panic!("no audit event of the create:\n{log}"));
+    assert_eq!(
+        create["annotations"]["mutate.warren.test/mutated"], "yes",
+        "{create}"
+    );
 }
 
 #[test]

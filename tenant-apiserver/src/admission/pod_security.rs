@@ -10,8 +10,8 @@
 //!   violations become warnings;
 //! - **workload resources** with a pod template only get `warn` warnings, never refusals.
 //!
-//! The `audit` level is parsed but its `pod-security.kubernetes.io/audit-violations` audit
-//! annotation is not recorded (this server writes no audit log).
+//! Every evaluated request's audit event is annotated with `pod-security.kubernetes.io/enforce-policy`
+//! and, when the `audit` level is violated, `pod-security.kubernetes.io/audit-violations`.
 
 use serde_json::{Value, json};
 use warren_apimachinery::error::ApiError;
@@ -42,6 +42,7 @@ pub async fn validate(api: &ApiServer, req: &Request<'_>, obj: &Value) -> Result
         let Some(policy) = namespace_policy(api, req).await? else {
             return Ok(());
         };
+        audit(req, &policy, meta, spec);
         warn(req, &policy, meta, spec);
     }
     Ok(())
@@ -115,6 +116,11 @@ async fn validate_pod(api: &ApiServer, req: &Request<'_>, obj: &Value) -> Result
     }
     let meta = obj.get("metadata").unwrap_or(&Value::Null);
     let spec = obj.get("spec").unwrap_or(&Value::Null);
+    req.ctx.annotate(
+        "pod-security.kubernetes.io/enforce-policy",
+        policy.enforce.to_string(),
+    );
+    audit(req, &policy, meta, spec);
     let violations = pod_security::evaluate_pod(policy.enforce, meta, spec);
     if !violations.allowed() {
         let mut err = ApiError::forbidden(format!(
@@ -127,6 +133,17 @@ async fn validate_pod(api: &ApiServer, req: &Request<'_>, obj: &Value) -> Result
     }
     warn(req, &policy, meta, spec);
     Ok(())
+}
+
+/// Annotates the audit event with the violations of the namespace's audit level.
+fn audit(req: &Request<'_>, policy: &Policy, meta: &Value, spec: &Value) {
+    let violations = pod_security::evaluate_pod(policy.audit, meta, spec);
+    if !violations.allowed() {
+        req.ctx.annotate(
+            "pod-security.kubernetes.io/audit-violations",
+            pod_security::would_violate_message(policy.audit, &violations),
+        );
+    }
 }
 
 /// Adds the `would violate PodSecurity` warning for the namespace's warn level.

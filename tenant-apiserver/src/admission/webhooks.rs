@@ -596,6 +596,17 @@ async fn call(
     {
         req.ctx.warn(warning);
     }
+    // As upstream: each audit annotation is recorded as `<webhook name>/<key>`.
+    if let Some(annotations) = response
+        .pointer("/response/auditAnnotations")
+        .and_then(Value::as_object)
+    {
+        for (key, value) in annotations {
+            if let Some(value) = value.as_str() {
+                req.ctx.annotate(format!("{}/{key}", hook.name()), value);
+            }
+        }
+    }
     Ok(match verdict {
         Ok(patch) => Verdict::Allowed(patch),
         Err(status) => Verdict::Denied(denied(hook.name(), status)),

@@ -83,6 +83,7 @@ impl Client {
                 self.controller
             )),
             warnings: Arc::new(std::sync::Mutex::new(Vec::new())),
+            audit_annotations: Default::default(),
         }
     }
 
