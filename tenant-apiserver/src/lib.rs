@@ -16,6 +16,7 @@ pub mod controllers;
 pub mod crds;
 pub mod ctrl;
 pub mod discovery;
+pub mod egress;
 pub mod eviction;
 pub mod filter;
 pub mod fuzzing;
@@ -63,6 +64,8 @@ pub struct Config {
     pub static_tokens: tokens::StaticTokens,
     /// The audit log (`--audit-log-path`, `--audit-policy-file`), if any.
     pub audit: Option<Arc<audit::AuditLog>>,
+    /// Address ranges admission webhooks may not be dialled at (`--webhook-egress-deny`).
+    pub webhook_egress_deny: Vec<egress::Cidr>,
 }
 
 /// Errors that stop the server from starting.
@@ -168,6 +171,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         started,
         static_tokens: config.static_tokens.clone(),
         audit: config.audit.clone(),
+        webhook_egress_deny: config.webhook_egress_deny.clone(),
         rbac_cache: cache::PrefixCache::new(authz::RBAC_PREFIX),
         sa_keys: sa_tokens::ServiceAccountKeys::from_private_pem(&pki.sa_key_pem)?,
     });

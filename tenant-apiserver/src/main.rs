@@ -48,6 +48,10 @@ struct Args {
     /// An `audit.k8s.io/v1` Policy choosing each request's level (default: all at Metadata).
     #[arg(long)]
     audit_policy_file: Option<PathBuf>,
+    /// An address range (CIDR, or one address) admission webhooks may not be called at, e.g.
+    /// the super cluster's control plane; repeatable.
+    #[arg(long = "webhook-egress-deny")]
+    webhook_egress_deny: Vec<tenant_apiserver::egress::Cidr>,
 }
 
 /// `tenant-apiserver snapshot save|restore`: moves a tenant's objects between stores.
@@ -310,6 +314,7 @@ fn main() -> ExitCode {
         compaction_interval,
         static_tokens,
         audit,
+        webhook_egress_deny: args.webhook_egress_deny,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

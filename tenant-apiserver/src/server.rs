@@ -60,6 +60,8 @@ pub struct ApiServer {
     pub static_tokens: crate::tokens::StaticTokens,
     /// The audit log (`--audit-log-path`), if any.
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Address ranges admission webhooks may not be dialled at.
+    pub webhook_egress_deny: Vec<crate::egress::Cidr>,
     /// The RBAC objects, as the authorizer uses them.
     pub rbac_cache: crate::cache::PrefixCache<crate::authz::Policy>,
     /// The service-account token signing key (`pki/sa.key`) and the API audiences.

@@ -603,3 +603,52 @@ fn service_referenced_webhook_is_called_through_endpoints() {
     assert_eq!(reviews[0].0, "/allow");
     assert_eq!(reviews[0].1["query"], "timeout=10s");
 }
+
+/// `--webhook-egress-deny` fences the server's calls: a webhook whose address is in a denied
+/// range is never dialled, and the request fails (Fail) or passes (Ignore) as for any failed
+/// call.
+#[test]
+fn denied_egress_ranges_are_never_dialled() {
+    let webhook = WebhookServer::start();
+    let server =
+        TestServer::start_with(&["--webhook-egress-deny", "127.0.0.0/8"]).expect("server starts");
+    let k = server.kubectl();
+    let fenced = |name: &str, label: &str, policy: &str| {
+        let mut h = hook(
+            name,
+            json!({"url": webhook.url("/allow"), "caBundle": webhook.ca_bundle()}),
+            &["configmaps"],
+        );
+        h["failurePolicy"] = json!(policy);
+        h["objectSelector"] = json!({"matchLabels": {label: "yes"}});
+        h
+    };
+    k.ok_stdin(
+        &["create", "-f", "-"],
+        &configuration(
+            "ValidatingWebhookConfiguration",
+            "fenced",
+            vec![
+                fenced("fail.warren.test", "fail", "Fail"),
+                fenced("ignore.warren.test", "ignore", "Ignore"),
+            ],
+        ),
+    );
+    let out = k.run_stdin(
+        &["create", "-f", "-"],
+        &config_map("refused", "default", json!({"fail": "yes"})),
+    );
+    assert!(!out.success(), "{out}");
+    let expected = format!(
+        "failed calling webhook \"fail.warren.test\": failed to call webhook: Post \"https://127.0.0.1:{port}/allow?timeout=10s\": dial tcp 127.0.0.1:{port}: address is in 127.0.0.0/8, which --webhook-egress-deny forbids",
+        port = webhook.port
+    );
+    assert!(out.stderr.contains(&expected), "expected {expected}\n{out}");
+    k.ok_stdin(
+        &["create", "-f", "-"],
+        &config_map("let-through", "default", json!({"ignore": "yes"})),
+    );
+    assert!(webhook.names().is_empty(), "{:?}", webhook.names());
+    // A bad range is a start-up error, not an open door.
+    assert!(TestServer::start_with(&["--webhook-egress-deny", "10.0.0.0/40"]).is_err());
+}

@@ -568,21 +568,22 @@ async fn call(
     let body = serde_json::to_vec(&review).map_err(|e| fail(e.to_string()))?;
     let timeout = hook.timeout();
     let target = resolve(api, &hook.spec, timeout).await.map_err(&fail)?;
-    let response = match tokio::time::timeout(timeout, post(&target, body)).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(why)) => {
-            return Err(fail(format!(
-                "failed to call webhook: Post \"{}\": {why}",
-                target.display
-            )));
-        }
-        Err(_) => {
-            return Err(fail(format!(
-                "failed to call webhook: Post \"{}\": context deadline exceeded",
-                target.display
-            )));
-        }
-    };
+    let response =
+        match tokio::time::timeout(timeout, post(&target, body, &api.webhook_egress_deny)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(why)) => {
+                return Err(fail(format!(
+                    "failed to call webhook: Post \"{}\": {why}",
+                    target.display
+                )));
+            }
+            Err(_) => {
+                return Err(fail(format!(
+                    "failed to call webhook: Post \"{}\": context deadline exceeded",
+                    target.display
+                )));
+            }
+        };
     let response: Value = serde_json::from_slice(&response)
         .map_err(|e| fail(format!("failed to call webhook: {e}")))?;
     let verdict = verify_response(&uid, flavor, &response)
@@ -973,8 +974,26 @@ fn system_roots_pem() -> Vec<u8> {
 
 /// Dials, verifies TLS and posts `body`; returns the response body of a 2xx answer. Errors are
 /// worded like Go's net/http and client-go's.
-async fn post(target: &Target, body: Vec<u8>) -> Result<Vec<u8>, String> {
-    let tcp = tokio::net::TcpStream::connect(&target.dial)
+async fn post(
+    target: &Target,
+    body: Vec<u8>,
+    deny: &[crate::egress::Cidr],
+) -> Result<Vec<u8>, String> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&target.dial)
+        .await
+        .map_err(|e| format!("dial tcp {}: {e}", target.dial))?
+        .collect();
+    // Every address the name resolves to must be allowed (no picking the allowed one of a
+    // name that also points inside a denied range).
+    if let Some((addr, cidr)) = addrs
+        .iter()
+        .find_map(|a| crate::egress::denied_by(deny, a.ip()).map(|c| (a, c)))
+    {
+        return Err(format!(
+            "dial tcp {addr}: address is in {cidr}, which --webhook-egress-deny forbids"
+        ));
+    }
+    let tcp = tokio::net::TcpStream::connect(addrs.as_slice())
         .await
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::ConnectionRefused => {
