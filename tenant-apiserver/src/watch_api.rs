@@ -286,6 +286,14 @@ impl ApiServer {
         };
         let cancel = self.cancel.clone();
         let cache = self.watch_cache.clone();
+        // A custom resource's watches end once its CRD is gone, as kube-apiserver tears the
+        // resource's storage down.
+        let crd_key = info.crd.as_ref().map(|_| {
+            format!(
+                "/registry/apiextensions.k8s.io/customresourcedefinitions/{}.{}",
+                info.plural, info.group
+            )
+        });
         self.tasks.spawn(async move {
             let deadline = tokio::time::sleep(timeout);
             tokio::pin!(deadline);
@@ -361,6 +369,11 @@ impl ApiServer {
                         Ok(ev) => {
                             if ev.revision <= last {
                                 continue;
+                            }
+                            if crd_key.as_deref() == Some(ev.key.as_str())
+                                && ev.kind == crate::watch::EventType::Deleted
+                            {
+                                return;
                             }
                             last = ev.revision;
                             if !watcher.deliver(&ev).await {

@@ -569,6 +569,22 @@ impl KubectlProcess {
         }
     }
 
+    /// Waits (at most `deadline`) for the process to exit by itself; its status, or None if it
+    /// is still running.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
+        let end = Instant::now() + deadline;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Kills the process and returns (stdout, stderr).
     pub fn kill(mut self) -> (String, String) {
         self.shutdown();

@@ -727,6 +727,16 @@ fn deleting_the_crd_deletes_its_objects_and_leaves_discovery() {
         "crontab.stable.example.com/a\ncrontab.stable.example.com/b\n"
     );
 
+    // A watch of the resource, open while the CRD goes.
+    let mut watch = k.spawn(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1/crontabs?watch=true",
+    ]);
+    watch.wait_for_stdout(WAIT, "the watch's initial events", |out| {
+        out.matches("\"ADDED\"").count() == 2
+    });
+
     // kubectl delete waits until the CRD (and, through its cleanup finalizer, its objects) is gone.
     assert_eq!(
         k.ok(&[
@@ -742,6 +752,19 @@ fn deleting_the_crd_deletes_its_objects_and_leaves_discovery() {
         out.stderr,
         "Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io \"crontabs.stable.example.com\" not found\n",
         "{out}"
+    );
+    // The watch saw its objects deleted, then ended (as kube-apiserver ends it).
+    let status = watch.wait_exit(WAIT);
+    assert!(
+        status.is_some(),
+        "the watch did not end with its CRD:\n{}",
+        watch.stdout()
+    );
+    assert_eq!(
+        watch.stdout().matches("\"DELETED\"").count(),
+        2,
+        "{}",
+        watch.stdout()
     );
     // The resource has left discovery.
     eventually(WAIT, "stable.example.com to leave /apis", || {
