@@ -20,6 +20,9 @@ use crate::object::decode_stored;
 use crate::server::ApiServer;
 use crate::watch::{CachedEvent, EventType};
 
+/// How many changes a subscriber may fall behind before it must resync.
+const CHANGE_BUFFER: usize = 1024;
+
 /// One change an informer applied.
 #[derive(Clone, Debug)]
 pub struct Change {
@@ -56,7 +59,10 @@ impl Informer {
         prefix: impl Into<String>,
         cancel: CancellationToken,
     ) -> Arc<Informer> {
-        let (changes, _) = broadcast::channel(16_384);
+        // tokio's broadcast allocates every slot up front, and there is one informer per
+        // resource a controller follows: a small ring (a subscriber that falls behind gets
+        // `Lagged` and resyncs everything, as a client-go handler re-lists).
+        let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         let (progress, _) = tokio::sync::watch::channel(0);
         let informer = Arc::new(Informer {
             prefix: prefix.into(),
