@@ -638,23 +638,6 @@ impl ApiServer {
         } else {
             meta.remove("namespace");
         }
-        // Name: given, or generated from generateName.
-        let given = meta
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let generate = meta
-            .get("generateName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if given.is_empty() && !generate.is_empty() {
-            meta.insert(
-                "name".into(),
-                json!(format!("{generate}{}", random_suffix())),
-            );
-        }
         // System fields.
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
@@ -705,6 +688,26 @@ impl ApiServer {
             ctx,
         };
         crate::admission::mutate(self, &admission, &mut obj).await?;
+        // A generateName is turned into a name after mutating admission, as kube-apiserver's
+        // BeforeCreate does (webhooks see the empty name and the generateName).
+        let generate = object::meta_str(&obj, "generateName")
+            .unwrap_or("")
+            .to_string();
+        if name.is_empty()
+            && object::name(&obj).is_empty()
+            && !generate.is_empty()
+            && let Some(meta) = object::metadata_mut(&mut obj)
+        {
+            meta.insert(
+                "name".into(),
+                json!(format!("{generate}{}", random_suffix())),
+            );
+        }
+        let name = object::name(&obj).to_string();
+        let admission = crate::admission::Request {
+            name: &name,
+            ..admission
+        };
         let errors = crate::crds::default_and_validate(info, &mut obj, None);
         if let Some(manager) = manager {
             crate::managed::record_update(info, None, &mut obj, manager, None);

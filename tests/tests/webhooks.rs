@@ -388,6 +388,23 @@ fn mutating_webhook_patches_the_stored_object() {
     assert_eq!(pod["metadata"]["labels"]["mutated"], "yes", "{pod}");
     assert_eq!(pod["metadata"]["labels"]["app"], "x", "{pod}");
     assert_eq!(webhook.names(), vec!["patched".to_string()]);
+    // A generateName create is reviewed before its name is generated, as upstream's
+    // BeforeCreate comes after mutating admission: no name, the generateName in the object.
+    let created = k.ok_stdin(
+        &["create", "-f", "-", "-o", "name"],
+        &json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"generateName": "gen-", "namespace": "default", "labels": {"app": "gen"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+        .to_string(),
+    );
+    assert!(created.starts_with("pod/gen-"), "{created}");
+    let (_, review) = webhook.reviews().last().cloned().expect("a review");
+    // (`name` is omitempty in AdmissionRequest.)
+    assert!(review["request"].get("name").is_none(), "{review}");
+    assert_eq!(
+        review["request"]["object"]["metadata"]["generateName"], "gen-",
+        "{review}"
+    );
     // The webhook's audit annotation is on the create's audit event, under its name.
     let log = std::fs::read_to_string(&audit_log).unwrap();
     let create = log
